@@ -1,0 +1,29 @@
+"""The errors aiapp shows to users: one line, no traceback, with a hint that names the fix."""
+
+from __future__ import annotations
+
+
+class AiappError(Exception):
+    """Base of every error that the CLI turns into a one-line message."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
+
+
+class UsageError(AiappError):
+    """Bad input from the user (an invalid answer, an unknown option value): exit code 2."""
+
+    exit_code = 2
+
+
+class TemplateSourceError(AiappError):
+    """The template (copier.yml and template/) cannot be found or reached."""
+
+    exit_code = 2

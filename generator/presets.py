@@ -1,0 +1,42 @@
+"""Presets: named answer sets in generator/presets/NAME.yml, usable with `copier --data-file` too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import UsageError
+from generator.template_source import PRESETS_DIR
+
+
+def preset_names() -> list[str]:
+    """Every preset name, sorted."""
+    return sorted(path.stem for path in PRESETS_DIR.glob("*.yml"))
+
+
+def preset_path(name: str) -> Path:
+    """The file of a preset; a UsageError naming the known presets when it does not exist."""
+    path = PRESETS_DIR / f"{name}.yml"
+    if not path.is_file():
+        raise UsageError(
+            f"unknown preset {name!r}", hint=f"known presets: {', '.join(preset_names())}"
+        )
+    return path
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The answers of a preset."""
+    data = yaml.safe_load(preset_path(name).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise UsageError(f"preset {name!r} is not a mapping of answers")
+    return data
+
+
+def preset_summary(name: str) -> str:
+    """The preset's first comment line: what it is for."""
+    for line in preset_path(name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""

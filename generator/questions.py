@@ -1,0 +1,212 @@
+"""The questions of copier.yml, read from there (never written twice) and evaluated like Copier does.
+
+Copier is the only renderer of files; this module only evaluates the small Jinja expressions of
+copier.yml (defaults, `when` conditions, validators) so that the wizard and the checker can ask the same
+questions, apply the same rules with the same messages, and know the cluster constants.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from generator.template_source import copier_yml_path
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+SUPPORTED_TYPES = ("str", "int", "float", "bool", "yaml", "json")
+CLUSTER_CONDITION = "{{ customize_cluster }}"
+_TRUE = {"true", "yes", "y", "on", "1"}
+_FALSE = {"false", "no", "n", "off", "0", ""}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of copier.yml with its raw (unrendered) settings."""
+
+    name: str
+    type: str
+    help: str
+    default: Any
+    when: Any
+    validator: str | None
+    choices: tuple[tuple[str, Any], ...] | None
+    multiselect: bool
+
+    @property
+    def computed(self) -> bool:
+        """Never asked: a fixed fact or a value computed from other answers."""
+        return self.when is False
+
+    @property
+    def cluster(self) -> bool:
+        """A cluster constant, asked only when `customize_cluster` is true."""
+        return bool(self.when == CLUSTER_CONDITION)
+
+
+def _choices(raw: Any) -> tuple[tuple[str, Any], ...] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        return tuple((str(label), value) for label, value in raw.items())
+    return tuple((str(value), value) for value in raw)
+
+
+def parse_questions(data: Mapping[str, Any]) -> list[Question]:
+    """Questions of a parsed copier.yml, in file order (settings starting with `_` are skipped)."""
+    questions = []
+    for name, spec in data.items():
+        if name.startswith("_"):
+            continue
+        if not isinstance(spec, Mapping):
+            spec = {"default": spec}
+        questions.append(
+            Question(
+                name=name,
+                type=str(spec.get("type", "yaml")),
+                help=str(spec.get("help", "")),
+                default=spec.get("default"),
+                when=spec.get("when", True),
+                validator=spec.get("validator"),
+                choices=_choices(spec.get("choices")),
+                multiselect=bool(spec.get("multiselect", False)),
+            )
+        )
+    return questions
+
+
+@cache
+def load_copier_yml(path: Path | None = None) -> dict[str, Any]:
+    """copier.yml as plain data."""
+    with open(path or copier_yml_path(), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path or copier_yml_path()}: not a mapping")
+    return data
+
+
+def load_questions(path: Path | None = None) -> list[Question]:
+    """The questions of the template's copier.yml, in order."""
+    return parse_questions(load_copier_yml(path))
+
+
+@cache
+def jinja_env() -> Environment:
+    """A Jinja environment with the filters Copier provides to copier.yml expressions."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        keep_trailing_newline=True,
+    )
+
+
+def render(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render a string as a Jinja template against the answers so far; other values pass through."""
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+        return value
+    return jinja_env().from_string(value).render(**context)
+
+
+def cast(question: Question, value: Any) -> Any:
+    """Convert a raw value (a rendered default, a --set string) to the question's type.
+
+    Raises ValueError with a message that names the expected type.
+    """
+    if question.multiselect:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                value = yaml.safe_load(text)
+            else:
+                value = [item.strip() for item in text.split(",") if item.strip()]
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of choices, got {value!r}")
+        return [cast_scalar(question.type, item) for item in value]
+    return cast_scalar(question.type, value)
+
+
+def cast_scalar(type_name: str, value: Any) -> Any:
+    """Convert one value to a Copier question type."""
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if type_name == "int":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {value!r}") from None
+    if type_name == "float":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        try:
+            return float(str(value).strip()) if not isinstance(value, int | float) else float(value)
+        except ValueError:
+            raise ValueError(f"expected a number, got {value!r}") from None
+    if type_name in ("yaml", "json"):
+        if isinstance(value, str):
+            return yaml.safe_load(value) if type_name == "yaml" else json.loads(value)
+        return value
+    return "" if value is None else str(value)
+
+
+def is_asked(question: Question, context: Mapping[str, Any]) -> bool:
+    """Whether Copier would ask this question given the answers so far."""
+    when = render(question.when, context)
+    if isinstance(when, str):
+        return bool(cast_scalar("bool", when))
+    return bool(when)
+
+
+def default_for(question: Question, context: Mapping[str, Any]) -> Any:
+    """The question's default, rendered against the answers so far and cast to its type."""
+    raw = question.default
+    if raw is None:
+        return [] if question.multiselect else None
+    if isinstance(raw, list | dict):
+        return raw
+    return cast(question, render(raw, context))
+
+
+def check(question: Question, value: Any, context: Mapping[str, Any]) -> str | None:
+    """The rule the value breaks (the validator's own message), or None when it is valid."""
+    if question.choices is not None:
+        allowed = [choice for _, choice in question.choices]
+        values = value if question.multiselect else [value]
+        for item in values:
+            if item not in allowed:
+                return f"must be one of: {', '.join(str(choice) for choice in allowed)}"
+    if not question.validator:
+        return None
+    message = str(render(question.validator, {**context, question.name: value})).strip()
+    return message or None
+
+
+def resolve(
+    answers: Mapping[str, Any], questions: list[Question] | None = None
+) -> dict[str, Any]:
+    """Every question's value: the given answer, else the default, computed in file order."""
+    context: dict[str, Any] = {}
+    for question in questions if questions is not None else load_questions():
+        if question.name in answers:
+            context[question.name] = cast(question, answers[question.name])
+        else:
+            context[question.name] = default_for(question, context)
+    return context
