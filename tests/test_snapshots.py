@@ -1,0 +1,56 @@
+"""Snapshot tests: each preset's rendered tree is committed under tests/snapshots/ and compared byte for byte.
+
+After an intended template change, regenerate and review the YAML diff:
+
+    AIAPP_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_snapshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PRESETS
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("AIAPP_UPDATE_SNAPSHOTS") == "1"
+# The answers file records where and from which commit the app was rendered: not part of the pattern.
+VOLATILE = re.compile(r"^(_commit|_src_path): .*$", re.MULTILINE)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Relative path → content, with the volatile answers-file lines masked."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".git" not in path.parts:
+            data = path.read_bytes()
+            if path.name == ".copier-answers.yml":
+                data = VOLATILE.sub(lambda match: f"{match.group(1)}: <masked>", data.decode()).encode()
+            files[path.relative_to(root).as_posix()] = data
+    return files
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_rendered_tree_matches_snapshot(preset: str, rendered_preset) -> None:
+    actual = tree(rendered_preset(preset))
+    snapshot_dir = SNAPSHOTS / preset
+    if UPDATE:
+        shutil.rmtree(snapshot_dir, ignore_errors=True)
+        for name, data in actual.items():
+            (snapshot_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (snapshot_dir / name).write_bytes(data)
+    expected = tree(snapshot_dir) if snapshot_dir.is_dir() else {}
+    assert sorted(actual) == sorted(expected), "files differ from the snapshot (regenerate: see module doc)"
+    for name, data in actual.items():
+        assert data.decode() == expected[name].decode(), f"{preset}/{name} differs from the snapshot"
+
+
+def test_no_stale_snapshots() -> None:
+    if UPDATE:
+        for stale in set(path.name for path in SNAPSHOTS.iterdir()) - set(PRESETS):
+            shutil.rmtree(SNAPSHOTS / stale)
+    assert sorted(path.name for path in SNAPSHOTS.iterdir() if path.is_dir()) == sorted(PRESETS)
