@@ -1,10 +1,130 @@
-"""`aiapp check`: placeholder, filled in by its issue."""
+"""`aiapp check`: the house rules as a policy and schema gate for any manifests (see docs/rules.md)."""
 
 from __future__ import annotations
 
+import re
+import sys
+from typing import Annotated
+
 import typer
+
+from generator.cli._common import friendly
+from generator.errors import UsageError
+
+REPORT_FORMATS = ("text", "json", "sarif", "github")
+LIST_FORMATS = ("text", "json", "markdown")
+_K8S_VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?$")
+
+
+def _color() -> bool:
+    import os
+
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _list_rules(output_format: str) -> None:
+    from generator.policy import docs
+
+    if output_format not in LIST_FORMATS:
+        raise UsageError(f"--list-rules prints {', '.join(LIST_FORMATS)}, not {output_format!r}")
+    text = {"text": docs.table_text, "json": docs.table_json, "markdown": docs.markdown}[output_format]()
+    typer.echo(text, nl=not text.endswith("\n"))
+
+
+def _check_schema_version(k8s_version: str) -> None:
+    """A version kubernetes-validate has no schemas for is a usage error, not a finding per object."""
+    from generator.schemas import SchemaValidator
+
+    probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}
+    try:
+        SchemaValidator(k8s_version=k8s_version).validate(probe)
+    except ValueError as error:
+        raise UsageError(f"--k8s-version {k8s_version}: {error}") from None
 
 
 def register(app: typer.Typer) -> None:
     """Add the command(s) of this module to the app."""
-    del app
+
+    @app.command("check")
+    @friendly
+    def check(
+        paths: Annotated[
+            list[str] | None,
+            typer.Argument(
+                help="YAML files and directories (recursive; kustomization directories are built).",
+                show_default=False,
+            ),
+        ] = None,
+        output_format: Annotated[
+            str,
+            typer.Option(
+                "--format",
+                "-f",
+                help="text, json, sarif or github (with --list-rules: text, json, markdown).",
+            ),
+        ] = "text",
+        strict: Annotated[
+            bool, typer.Option("--strict", help="Warnings fail the check too (exit 1).")
+        ] = False,
+        schemas: Annotated[
+            bool,
+            typer.Option("--schemas", help="Also validate every object against its schema (core and CRDs)."),
+        ] = False,
+        k8s_version: Annotated[
+            str | None,
+            typer.Option(
+                "--k8s-version",
+                help="Kubernetes version of the core schemas (default 1.32); implies --schemas.",
+            ),
+        ] = None,
+        schema_location: Annotated[
+            str | None,
+            typer.Option(
+                "--schema-location",
+                help="CRD schemas: a directory or a kubeconform-style URL template (default "
+                "$AIAPP_SCHEMA_LOCATION); implies --schemas.",
+            ),
+        ] = None,
+        no_build: Annotated[
+            bool,
+            typer.Option(
+                "--no-build", help="Read kustomization directories as plain files instead of building them."
+            ),
+        ] = False,
+        jobs: Annotated[
+            int, typer.Option("--jobs", "-j", help="Worker processes for large trees (0: one per CPU).")
+        ] = 0,
+        list_rules: Annotated[bool, typer.Option("--list-rules", help="Print the rules and exit.")] = False,
+    ) -> None:
+        """Check manifests against the AI apps house rules (and schemas); exit 1 on errors."""
+        if list_rules:
+            _list_rules(output_format)
+            return
+        if output_format not in REPORT_FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {output_format!r}")
+        if not paths:
+            raise UsageError("give at least one file or directory to check, e.g. `aiapp check .`")
+        if k8s_version is not None and not _K8S_VERSION.match(k8s_version):
+            raise UsageError(f"--k8s-version must look like 1.32, not {k8s_version!r}")
+        if jobs < 0:
+            raise UsageError("--jobs must be 0 (one per CPU) or more")
+
+        from generator.policy import Options, check_paths
+        from generator.policy.report import render
+
+        options = Options(
+            schemas=schemas or k8s_version is not None or schema_location is not None,
+            k8s_version=(k8s_version or "1.32").lstrip("v"),
+            schema_location=schema_location,
+            build=not no_build,
+            jobs=jobs,
+        )
+        if options.schemas:
+            _check_schema_version(options.k8s_version)
+        report = check_paths(paths, options)
+        if output_format != "github":
+            for note in report.notes:
+                typer.echo(f"warning: {note}", err=True)
+        typer.echo(render(report, output_format, color=_color() and output_format == "text"))
+        if report.failed(strict):
+            raise typer.Exit(1)

@@ -1,0 +1,151 @@
+"""docs/rules.md, generated from the registry: `python -m generator.policy.docs > docs/rules.md`.
+
+`aiapp check --list-rules --format markdown` prints the same text; a test fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from itertools import groupby
+
+from generator.policy.cluster import cluster
+from generator.policy.registry import FAMILIES, Rule, rules
+from generator.policy.suppress import ANNOTATION
+
+COMMAND = "python -m generator.policy.docs > docs/rules.md"
+
+_INTRO = """\
+# `aiapp check` rules
+
+<!-- Generated from the rule registry (generator/policy/rules/) by `{command}`.
+     Do not edit by hand: tests/test_check_docs.py fails when this file is stale. -->
+
+Each rule enforces a rule of the AI applications patterns (`ai-apps-AGENTS.md`, quoted below) or keeps
+the check itself honest. Values such as `{storage_class}` and `{gpu_resource}` are the cluster constants of
+`copier.yml`, which the template and the checker share.
+
+Exit codes: 0 when there is no error finding (warnings too with `--strict`), 1 otherwise, 2 for a usage
+error.
+
+## Suppressing a finding
+
+Put the annotation `{annotation}` on the object (`metadata.annotations`), naming rule ids or slugs and a
+reason:
+
+```yaml
+metadata:
+  annotations:
+    {annotation}: "AIA604: LiteLLM is called by every app namespace, not only the gateway"
+    # several entries: one per line (a YAML block) or separated by ';'; rules may share a reason:
+    #   {annotation}: "AIA301, AIA302: this object is the LLM proxy itself"
+```
+
+A suppression without a reason is not honoured and is reported (AIA006); an unknown or
+unsuppressible rule is a warning (AIA007). Input rules (AIA001-AIA007) cannot be suppressed. A
+suppression covers only the object that carries it: for a workload, the Deployment (or StatefulSet, ...)
+itself, not its pod template.
+
+## Documented exceptions
+
+- **Direct provider access** (AIA301): the hosts listed in the app's `AGENTS.md`, section "Exceptions to
+  the patterns", in an item starting `**Direct provider access**` with the hosts in backticks and a
+  `Reason:` line, are allowed in the manifests of that directory. `aiapp new` writes exactly this when
+  `direct_providers` is set; the nearest `AGENTS.md` at or above the manifest applies. An item without a
+  `Reason:` line is not honoured.
+- **The shared Qdrant** (AIA401): its own manifests in namespace `{qdrant_namespace}` carry
+  `{annotation}: "AIA401: the shared Qdrant cluster"` (for a Helm or kustomize install, as a common
+  annotation). Its CiliumNetworkPolicy, which admits the app namespaces, suppresses AIA604 the same way.
+  Nothing is exempt by name alone: an app could otherwise name its private copy `qdrant`.
+- **LiteLLM itself** holds the provider hosts and keys: its own manifests suppress AIA301 (and AIA604 on
+  its policy) with a reason, in the same way.
+
+## What is checked together
+
+`aiapp check PATH...` reads YAML files, directories (recursively; hidden entries, `.copier-answers.yml`
+and Helm charts are skipped) and kustomization directories, which are built with `kustomize build` or
+`kubectl kustomize` when either is installed (findings point back at the source file and line) and
+otherwise read as plain files with a warning. All inputs of one run form one set: AIA601 (network policy
+coverage) and AIA205 (pod backup tier) look across objects, so check an app's whole directory or the
+repository, not a single file. Documents without `apiVersion` and `kind` (values files, other tools'
+configuration) and kustomize's own files are not objects and are skipped.
+
+## Rules at a glance
+
+| Rule | Slug | Severity | Title |
+| --- | --- | --- | --- |
+"""
+
+
+def _quote(text: str) -> str:
+    if "\n" in text:
+        lines = textwrap.dedent(text).splitlines()
+        return "\n  ```yaml\n" + "\n".join(f"  {line}" for line in lines) + "\n  ```"
+    return f" “{text}”"
+
+
+def _rule_section(item: Rule) -> str:
+    scope = (
+        "every object of the run (across objects)"
+        if item.set_check
+        else ", ".join(sorted(item.kinds))
+        if item.kinds
+        else "reported by the checker itself"
+    )
+    lines = [f'<a id="{item.id.lower()}"></a>', "", f"### {item.id} `{item.slug}`: {item.title}", ""]
+    lines.append(
+        f"- **Severity:** {item.severity.value}" + ("" if item.suppressible else " (cannot be suppressed)")
+    )
+    if item.section and item.quote:
+        lines.append(f"- **Enforces:** ai-apps-AGENTS.md, {item.section}:{_quote(item.quote)}")
+    else:
+        lines.append("- **Enforces:** the integrity of the check itself (no patterns rule).")
+    lines.append(f"- **Why:** {item.why_text}")
+    lines.append(f"- **Fix:** {item.fix_hint}")
+    lines.append(f"- **Looks at:** {scope}")
+    return "\n".join(lines)
+
+
+def markdown() -> str:
+    """The whole docs/rules.md."""
+    values = cluster().values()
+    text = _INTRO.format(command=COMMAND, annotation=ANNOTATION, **values)
+    table = [f"| [{r.id}](#{r.id.lower()}) | `{r.slug}` | {r.severity.value} | {r.title} |" for r in rules()]
+    parts = [text + "\n".join(table)]
+    for family, items in groupby(rules(), key=lambda item: item.family):
+        parts.append(f"## {FAMILIES[family][1]}")
+        parts.extend(_rule_section(item) for item in items)
+    return "\n\n".join(parts) + "\n"
+
+
+def table_text() -> str:
+    """`aiapp check --list-rules`: one line per rule."""
+    width = max(len(item.slug) for item in rules())
+    return "\n".join(f"{r.id}  {r.severity.value:<7}  {r.slug:<{width}}  {r.title}" for r in rules())
+
+
+def table_json() -> str:
+    """`aiapp check --list-rules --format json`."""
+    return json.dumps(
+        [
+            {
+                "id": r.id,
+                "slug": r.slug,
+                "title": r.title,
+                "severity": r.severity.value,
+                "family": r.family,
+                "section": r.section,
+                "quote": r.quote,
+                "why": r.why_text,
+                "fix": r.fix_hint,
+                "suppressible": r.suppressible,
+            }
+            for r in rules()
+        ],
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -1,0 +1,57 @@
+"""Summaries of objects for the rules that look across objects (they travel back from worker processes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.policy.cluster import Cluster
+from generator.policy.k8s import NETWORK_POLICY_KINDS, WORKLOAD_KINDS, mapping, pod_of, sequence
+from generator.policy.model import K8sObject, Summary
+from generator.policy.selectors import policy_specs
+
+SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | {"PersistentVolumeClaim"}
+
+
+def summarize(obj: K8sObject, suppressed: frozenset[str], cluster: Cluster) -> Summary | None:
+    """The facts cross-object rules need, for workloads, Cilium policies and PVCs; None for others."""
+    kind = obj.kind
+    if kind not in SUMMARY_KINDS:
+        return None
+
+    def summary(**facts: Any) -> Summary:
+        return Summary(kind, obj.name, obj.namespace, obj.ref, obj.origin, suppressed, **facts)
+
+    tier_label = cluster.backup_tier_label
+    if kind == "PersistentVolumeClaim":
+        tier = mapping(mapping(obj.data.get("metadata")).get("labels")).get(tier_label)
+        return summary(tier=None if tier is None else str(tier))
+    if kind in NETWORK_POLICY_KINDS:
+        selectors = tuple(
+            mapping(spec.get("endpointSelector"))
+            for _, spec in policy_specs(obj)
+            if isinstance(spec.get("endpointSelector"), dict)
+        )
+        return summary(selectors=selectors, cluster_wide=kind == "CiliumClusterwideNetworkPolicy")
+    pod = pod_of(obj)
+    if pod is None:
+        return None
+    claims: list[tuple[str, str | None]] = []
+    for volume in sequence(pod.spec.get("volumes")):
+        claim = mapping(mapping(volume).get("persistentVolumeClaim")).get("claimName")
+        if claim is not None:
+            claims.append((str(claim), None))
+    if kind == "StatefulSet":
+        for template in sequence(mapping(obj.data.get("spec")).get("volumeClaimTemplates")):
+            metadata = mapping(mapping(template).get("metadata"))
+            tier = mapping(metadata.get("labels")).get(tier_label)
+            claims.append((str(metadata.get("name", "")), None if tier is None else str(tier)))
+    pod_labels = pod.labels
+    return summary(
+        pod_labels=pod_labels,
+        pod_labels_path=pod.labels_path if "labels" in pod.metadata else pod.metadata_path,
+        service_account=str(
+            pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
+        ),
+        claims=tuple(claims),
+        pod_tier=pod_labels.get(tier_label),
+    )

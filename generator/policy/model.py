@@ -1,0 +1,119 @@
+"""The data the checker passes around: objects read from files, rule hits, findings.
+
+Everything here is small and picklable, so that files can be checked in worker processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+YamlPath = tuple[str | int, ...]
+
+
+class Severity(StrEnum):
+    """How bad a finding is: errors fail the check, warnings only with --strict."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a rule reports about one object: where (a path inside the object) and what."""
+
+    path: YamlPath
+    message: str
+    # Character offset inside the string at `path`, to point at the right line of a block scalar.
+    offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an object's text is: a document of a file (lines found on demand), or a fixed line."""
+
+    file: str
+    doc: int | None = None
+    prefix: YamlPath = ()
+    line: int = 1
+
+
+@dataclass(slots=True)
+class K8sObject:
+    """One Kubernetes object and where it came from."""
+
+    data: dict[str, Any]
+    origin: Origin
+    namespace: str | None
+    directory: str
+    kind: str = field(init=False)
+    # Values derived once and shared by the rules (the pod template, for instance).
+    memo: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.kind = str(self.data.get("kind", ""))
+        self.memo = {}
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", ""))
+
+    @property
+    def name(self) -> str:
+        metadata = self.data.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        return str(name) if name is not None else ""
+
+    @property
+    def ref(self) -> str:
+        """kind/namespace/name, as a Kubernetes engineer would name it."""
+        parts = [self.kind, self.namespace, self.name or "(no name)"]
+        return "/".join(part for part in parts if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, ready to report."""
+
+    rule_id: str
+    severity: Severity
+    message: str
+    file: str
+    line: int
+    object: str
+    fix: str
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.file, self.line, self.rule_id, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The few facts of an object that rules across objects need (network coverage, pod backup tier)."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    ref: str
+    origin: Origin
+    suppressed: frozenset[str]
+    pod_labels: dict[str, str] | None = None
+    pod_labels_path: YamlPath = ()
+    service_account: str = "default"
+    claims: tuple[tuple[str, str | None], ...] = ()
+    pod_tier: str | None = None
+    selectors: tuple[dict[str, Any], ...] = ()
+    cluster_wide: bool = False
+    tier: str | None = None
+
+
+@dataclass(slots=True)
+class UnitResult:
+    """What checking one input (a file, a kustomization) produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    summaries: list[Summary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: int = 0
+    objects: int = 0

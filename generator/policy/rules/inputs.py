@@ -1,0 +1,126 @@
+"""Rules the engine reports itself: unreadable or malformed input, suppressions, schema validation.
+
+They have no per-object check; the loader, the suppression parser and the schema step raise them.
+"""
+
+from __future__ import annotations
+
+from generator.policy.model import Severity
+from generator.policy.registry import define
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+UNREADABLE = define(
+    id="AIA001",
+    slug="unreadable-input",
+    title="Input path can be read as text",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="A path that is missing, unreadable, binary or not UTF-8 would otherwise leave manifests "
+    "unchecked without anyone noticing.",
+    fix="Pass an existing YAML file or directory; remove binary files from manifest directories.",
+    suppressible=False,
+)
+INVALID_YAML = define(
+    id="AIA002",
+    slug="invalid-yaml",
+    title="File is valid YAML",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="kubectl and Argo CD/Flux refuse a file that does not parse, including one that repeats a key "
+    "in a mapping.",
+    fix="Fix the YAML syntax at the reported line (indentation, quoting, a repeated key).",
+    suppressible=False,
+)
+NOT_AN_OBJECT = define(
+    id="AIA003",
+    slug="not-a-kubernetes-object",
+    title="Every document is a mapping with apiVersion and kind",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="A document that is a list or a scalar, or that has only one of apiVersion and kind, is not an "
+    "object the cluster can apply. Mappings with neither (values files, other tools' config) are skipped.",
+    fix="Make each document a mapping with both `apiVersion` and `kind`, or move non-Kubernetes YAML out "
+    "of the manifest directory.",
+    suppressible=False,
+)
+EMPTY = define(
+    id="AIA004",
+    slug="empty-file",
+    title="Manifest file is not empty",
+    severity=WARNING,
+    family="input",
+    section=None,
+    quote=None,
+    why="An empty manifest is usually a rendering or merge accident; kustomize refuses to list it.",
+    fix="Delete the file, or restore its content.",
+    suppressible=False,
+)
+KUSTOMIZE_FAILED = define(
+    id="AIA005",
+    slug="kustomize-build-failed",
+    title="Kustomization builds",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="A kustomization that does not build cannot be deployed, and its output cannot be checked.",
+    fix="Run `kubectl kustomize <dir>` and fix the error it prints (a missing resource, a bad patch).",
+    suppressible=False,
+)
+SUPPRESSION_WITHOUT_REASON = define(
+    id="AIA006",
+    slug="suppression-without-reason",
+    title="Every suppression names rules and gives a reason",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="An exception to the house rules must be explained where it is made, so that a reviewer can judge "
+    "it. A suppression without a reason is not honoured: the findings it names are still reported.",
+    fix='Write the annotation as `aiapp/ignore: "AIA301: why this object needs the exception"`; '
+    "separate several entries with new lines or `;`.",
+    suppressible=False,
+)
+UNKNOWN_SUPPRESSION = define(
+    id="AIA007",
+    slug="unknown-rule-in-suppression",
+    title="Suppressions name existing, suppressible rules",
+    severity=WARNING,
+    family="input",
+    section=None,
+    quote=None,
+    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA007) cannot be suppressed.",
+    fix="Use a rule id or slug listed in docs/rules.md (`aiapp check --list-rules`).",
+    suppressible=False,
+)
+SCHEMA_VIOLATION = define(
+    id="AIA010",
+    slug="schema-violation",
+    title="Object matches its schema (--schemas)",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="An unknown or misspelt field is dropped or refused by the API server; strict schemas catch it "
+    "before the cluster does.",
+    fix="Fix the field named in the message (see `kubectl explain <kind>.<field>`).",
+)
+NO_SCHEMA = define(
+    id="AIA011",
+    slug="no-schema",
+    title="Object has a schema to validate against (--schemas)",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="An object without a schema would pass unchecked; it is reported instead.",
+    fix="Add the CRD's JSON schema to the schema location (`{{group}}/{{kind}}_{{version}}.json`), "
+    "pass --schema-location, or suppress with a reason.",
+)

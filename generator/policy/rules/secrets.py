@@ -1,0 +1,88 @@
+"""Secret rules: values come from Bitwarden through ExternalSecrets, never from the repository."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from generator.policy.cluster import Cluster
+from generator.policy.k8s import dig, mapping, sequence
+from generator.policy.model import Hit, K8sObject, Severity, YamlPath
+from generator.policy.registry import object_rule
+
+SECTION = "LiteLLM API Gateway Pattern"
+STORE_KIND = "ClusterSecretStore"
+
+
+@object_rule(
+    id="AIA501",
+    slug="secret-with-data",
+    title="No Secret with literal values in the repository",
+    severity=Severity.ERROR,
+    family="secrets",
+    section=SECTION,
+    quote="# ExternalSecret for API keys",
+    why="A Secret's data is only base64, readable by anyone with the repository; secret values live in "
+    "Bitwarden and reach the cluster through an ExternalSecret.",
+    fix="Delete the Secret, store the values in Bitwarden, and add an ExternalSecret that reads them "
+    "through the {secret_store} ClusterSecretStore (then rotate the leaked values).",
+    kinds=("Secret",),
+)
+def secret_with_data(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    del cluster
+    for field in ("data", "stringData"):
+        values = obj.data.get(field)
+        if isinstance(values, dict) and values:
+            keys = ", ".join(str(key) for key in list(values)[:5]) + (", ..." if len(values) > 5 else "")
+            yield Hit((field,), f"Secret has literal values in {field} (keys: {keys})")
+
+
+def _store_problem(ref: Any, cluster: Cluster) -> str | None:
+    ref = mapping(ref)
+    name, kind = ref.get("name"), ref.get("kind", "SecretStore")
+    problems = []
+    if kind != STORE_KIND:
+        problems.append(f"kind {kind}" + (" (the default)" if "kind" not in ref else ""))
+    if name != cluster.secret_store:
+        problems.append(f'store "{name}"')
+    if not problems:
+        return None
+    return f'reads from {" and ".join(problems)}; secrets come from the {STORE_KIND} "{cluster.secret_store}"'
+
+
+@object_rule(
+    id="AIA502",
+    slug="externalsecret-store",
+    title="ExternalSecrets read from the ClusterSecretStore bitwarden-backend",
+    severity=Severity.ERROR,
+    family="secrets",
+    section=SECTION,
+    quote="  secretStoreRef:\n    name: bitwarden-backend\n    kind: ClusterSecretStore",
+    why="Only the {secret_store} ClusterSecretStore is connected to Bitwarden; a namespaced SecretStore "
+    "(the default kind when `kind` is left out) or another store is not part of the cluster's secret flow.",
+    fix="Set `spec.secretStoreRef: {{name: {secret_store}, kind: ClusterSecretStore}}`.",
+    kinds=("ExternalSecret", "ClusterExternalSecret"),
+)
+def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    base: YamlPath = ("spec", "externalSecretSpec") if obj.kind == "ClusterExternalSecret" else ("spec",)
+    spec = mapping(dig(obj.data, *base))
+    entries = [
+        (field, index, mapping(entry))
+        for field in ("data", "dataFrom")
+        for index, entry in enumerate(sequence(spec.get(field)))
+    ]
+    for field, index, entry in entries:
+        store_ref = mapping(entry.get("sourceRef")).get("storeRef")
+        if store_ref is not None:
+            problem = _store_problem(store_ref, cluster)
+            if problem:
+                yield Hit((*base, field, index, "sourceRef", "storeRef"), f"{field}[{index}] {problem}")
+    ref = spec.get("secretStoreRef")
+    if ref is not None:
+        problem = _store_problem(ref, cluster)
+        if problem:
+            yield Hit((*base, "secretStoreRef"), f"ExternalSecret {problem}")
+    elif any("sourceRef" not in entry for _, _, entry in entries) or not entries:
+        yield Hit(
+            base, f'ExternalSecret has no secretStoreRef; set the {STORE_KIND} "{cluster.secret_store}"'
+        )

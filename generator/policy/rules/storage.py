@@ -1,0 +1,227 @@
+"""Storage rules: the storage class, Velero backup tiers, and models only on PVCs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from generator.policy.cluster import Cluster
+from generator.policy.k8s import WORKLOAD_KINDS, containers, labels, mapping, pod_of, sequence
+from generator.policy.model import Hit, K8sObject, Severity, Summary, YamlPath
+from generator.policy.registry import object_rule, set_rule
+
+SECTION = "Model Storage Pattern"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+SHM_PATH = "/dev/shm"
+_MODEL_PATH = re.compile(r"(^|/)[^/]*(model|huggingface)[^/]*(/|$)", re.IGNORECASE)
+
+
+def claims_of(obj: K8sObject) -> Iterator[tuple[str, dict[str, Any], dict[str, Any], YamlPath]]:
+    """(label, metadata, spec, path) of the PVC, or of each volumeClaimTemplate of a StatefulSet."""
+    if obj.kind == "PersistentVolumeClaim":
+        yield f'PVC "{obj.name}"', mapping(obj.data.get("metadata")), mapping(obj.data.get("spec")), ()
+    elif obj.kind == "StatefulSet":
+        templates = sequence(mapping(obj.data.get("spec")).get("volumeClaimTemplates"))
+        for index, template in enumerate(templates):
+            if isinstance(template, dict):
+                metadata = mapping(template.get("metadata"))
+                yield (
+                    f'volumeClaimTemplate "{metadata.get("name", index)}"',
+                    metadata,
+                    mapping(template.get("spec")),
+                    ("spec", "volumeClaimTemplates", index),
+                )
+
+
+CLAIM_KINDS = ("PersistentVolumeClaim", "StatefulSet")
+
+
+@object_rule(
+    id="AIA201",
+    slug="pvc-storage-class",
+    title="PVCs use the proxmox-csi StorageClass",
+    severity=Severity.ERROR,
+    family="storage",
+    section=f"{SECTION} > Requirements",
+    quote="Use `proxmox-csi` StorageClass",
+    why="Only `{storage_class}` volumes are provisioned and backed up the way the house rules expect; a "
+    "missing storageClassName silently takes the cluster default.",
+    fix="Set `spec.storageClassName: {storage_class}`.",
+    kinds=CLAIM_KINDS,
+)
+def pvc_storage_class(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    for label, _, spec, path in claims_of(obj):
+        value = spec.get("storageClassName")
+        if value is None:
+            yield Hit(
+                (*path, "spec"),
+                f"{label} has no storageClassName, so it gets the cluster default instead of "
+                f'"{cluster.storage_class}"',
+            )
+        elif value != cluster.storage_class:
+            yield Hit(
+                (*path, "spec", "storageClassName"),
+                f'{label} uses StorageClass "{value}"; PVCs use "{cluster.storage_class}"',
+            )
+
+
+def _tier(metadata: dict[str, Any], cluster: Cluster) -> Any:
+    return mapping(metadata.get("labels")).get(cluster.backup_tier_label)
+
+
+@object_rule(
+    id="AIA202",
+    slug="pvc-backup-tier",
+    title="PVCs carry the Velero backup-tier label",
+    severity=Severity.ERROR,
+    family="storage",
+    section=SECTION,
+    quote="backup.velero.io/backup-tier: GFS  # For critical models",
+    why="The Velero schedules select volumes by `{backup_tier_label}`; a PVC without a valid tier is "
+    "never backed up.",
+    fix="Add the label `{backup_tier_label}` with one of the tiers ({backup_tiers}): GFS for critical "
+    "data, Daily for caches.",
+    kinds=CLAIM_KINDS,
+)
+def pvc_backup_tier(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    for label, metadata, _, path in claims_of(obj):
+        tier = _tier(metadata, cluster)
+        if tier is None:
+            where = (*path, "metadata", "labels") if "labels" in metadata else (*path, "metadata")
+            yield Hit(where, f"{label} has no {cluster.backup_tier_label} label, so Velero never backs it up")
+        elif tier not in cluster.backup_tiers:
+            yield Hit(
+                (*path, "metadata", "labels", cluster.backup_tier_label),
+                f'{label} has backup tier "{tier}"; the tiers are {", ".join(cluster.backup_tiers)}',
+            )
+
+
+def is_model_data(name: str, metadata: dict[str, Any]) -> bool:
+    """Model data that is not a cache, by the component label when there is one, else by the name."""
+    words = str(labels(metadata).get(COMPONENT_LABEL) or name).lower()
+    return "model" in words and "cache" not in words
+
+
+@object_rule(
+    id="AIA203",
+    slug="model-pvc-gfs",
+    title="Model PVCs use the GFS tier (Daily only for caches)",
+    severity=Severity.ERROR,
+    family="storage",
+    section=f"{SECTION} > Requirements; AI-DOMAIN ANTI-PATTERNS > Resource Management",
+    quote="Never use Daily backup tier for critical model data - use GFS",
+    why="Model data that cannot be fetched again is critical: the GFS tier keeps the long retention. The "
+    "component label decides (models: critical; model-cache, cache: a cache); without it, the name does.",
+    fix="Set `{backup_tier_label}: {critical_tier}`, or mark a re-downloadable copy as a cache with "
+    "`app.kubernetes.io/component: model-cache`.",
+    kinds=CLAIM_KINDS,
+)
+def model_pvc_gfs(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    for label, metadata, _, path in claims_of(obj):
+        tier = _tier(metadata, cluster)
+        name = str(metadata.get("name", obj.name))
+        if tier in cluster.backup_tiers and tier != cluster.critical_tier and is_model_data(name, metadata):
+            component = labels(metadata).get(COMPONENT_LABEL)
+            why = f'component "{component}"' if component else "its name"
+            yield Hit(
+                (*path, "metadata", "labels", cluster.backup_tier_label),
+                f"{label} holds model data ({why}) but uses backup tier {tier}; critical model data uses "
+                f"{cluster.critical_tier}",
+            )
+
+
+@object_rule(
+    id="AIA204",
+    slug="model-on-ephemeral-volume",
+    title="Models are never on emptyDir or ephemeral volumes",
+    severity=Severity.ERROR,
+    family="storage",
+    section="AI-DOMAIN ANTI-PATTERNS > Configuration",
+    quote="Store models in PVCs - never use emptyDir or ephemeral storage",
+    why="An emptyDir or ephemeral volume is lost on every restart and reschedule, so the model is "
+    "downloaded again each time. A memory emptyDir at /dev/shm is shared memory, not model storage.",
+    fix="Mount a PVC ({storage_class}, tier {critical_tier}) at the model path instead of the emptyDir.",
+    kinds=sorted(WORKLOAD_KINDS),
+)
+def model_on_ephemeral_volume(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    pod = pod_of(obj)
+    if pod is None:
+        return
+    mounts: dict[str, list[str]] = {}
+    for container in containers(pod):
+        for mount in sequence(container.data.get("volumeMounts")):
+            if isinstance(mount, dict):
+                mounts.setdefault(str(mount.get("name")), []).append(str(mount.get("mountPath", "")))
+    for index, volume in enumerate(sequence(pod.spec.get("volumes"))):
+        if not isinstance(volume, dict):
+            continue
+        kind = "emptyDir" if "emptyDir" in volume else "ephemeral" if "ephemeral" in volume else None
+        if kind is None:
+            continue
+        name = str(volume.get("name", ""))
+        paths = [path for path in mounts.get(name, []) if path.rstrip("/") != SHM_PATH]
+        if mounts.get(name) and not paths:
+            continue
+        model_paths = [path for path in paths if _MODEL_PATH.search(path)]
+        if model_paths or "model" in name.lower():
+            where = f" mounted at {', '.join(model_paths or paths)}" if (model_paths or paths) else ""
+            yield Hit(
+                (*pod.spec_path, "volumes", index, kind),
+                f'volume "{name}" is an {kind} volume{where}: models must live on a PVC',
+            )
+
+
+@set_rule(
+    id="AIA205",
+    slug="pod-backup-tier",
+    title="Pods that mount PVCs carry the backup tier of their most critical volume",
+    severity=Severity.ERROR,
+    family="storage",
+    section=f"{SECTION} > Requirements",
+    quote="GFS backup tier for critical models, Daily for caches",
+    why="Velero's file-system backup reaches volumes through the running pod, so the pod template carries "
+    "`{backup_tier_label}` too, with the most critical tier of the PVCs it mounts.",
+    fix="Add `{backup_tier_label}` to the pod template labels: {critical_tier} when it mounts a "
+    "{critical_tier} PVC.",
+)
+def pod_backup_tier(summaries: Sequence[Summary], cluster: Cluster) -> Iterator[tuple[Summary, Hit]]:
+    tiers = {(s.namespace, s.name): s.tier for s in summaries if s.kind == "PersistentVolumeClaim"}
+    for summary in summaries:
+        if not summary.claims or summary.pod_labels is None:
+            continue
+        names = ", ".join(f'"{name}"' for name, _ in summary.claims)
+        tier = summary.pod_tier
+        if tier is None:
+            yield (
+                summary,
+                Hit(
+                    summary.pod_labels_path,
+                    f"the pod template mounts PVC {names} but has no {cluster.backup_tier_label} label",
+                ),
+            )
+            continue
+        if tier not in cluster.backup_tiers:
+            yield (
+                summary,
+                Hit(
+                    (*summary.pod_labels_path, cluster.backup_tier_label),
+                    f'the pod template has backup tier "{tier}"; the tiers are '
+                    f"{', '.join(cluster.backup_tiers)}",
+                ),
+            )
+            continue
+        critical = [
+            name
+            for name, known in summary.claims
+            if (known or tiers.get((summary.namespace, name))) == cluster.critical_tier
+        ]
+        if critical and tier != cluster.critical_tier:
+            yield (
+                summary,
+                Hit(
+                    (*summary.pod_labels_path, cluster.backup_tier_label),
+                    f"the pod template has backup tier {tier} but mounts {cluster.critical_tier} "
+                    f'PVC "{critical[0]}"',
+                ),
+            )
