@@ -1,13 +1,42 @@
-"""Where the Copier template lives: the repository checkout, or the copy shipped inside the wheel."""
+"""Where the Copier template lives, and which source a new app records as `_src_path`.
+
+Two different things are called "the template" here:
+
+- the bundled copy (the repository checkout, or `generator/_template` inside the wheel): what the wizard
+  and the checker read questions and cluster constants from;
+- the template *source*: a git URL or git repository path that Copier renders from and records in the
+  app's `.copier-answers.yml`, so that a later `copier update` / `aiapp update` can fetch new versions.
+  A path inside site-packages or a temporary directory is never a source: nothing could reach it later.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import TemplateSourceError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PRESETS_DIR = PACKAGE_DIR / "presets"
+
+ENV_TEMPLATE = "AIAPP_TEMPLATE"
+# Lets tests and throwaway experiments use a template repository under /tmp. Apps generated that way
+# cannot be updated once the directory is gone, which is why it is refused by default.
+ENV_ALLOW_TEMP = "AIAPP_ALLOW_TEMP_TEMPLATE"
+SETTINGS_FILE = ".aiapp.yml"
+SETTINGS_KEY = "template"
+
+HOW_TO_SET = (
+    f"pass --template URL, set ${ENV_TEMPLATE}, or add `{SETTINGS_KEY}: URL` to a {SETTINGS_FILE} "
+    "at the root of the GitOps repository (URL: the aiapp template's git URL or repository path)"
+)
+
+# git URLs Copier understands besides local paths: scheme://..., scp-like user@host:path, gh:/gl: aliases.
+_URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|[^/@:\s]+@[^/:\s]+:|gh:|gl:)")
+_PACKAGE_DIRS = {"site-packages", "dist-packages"}
 
 
 def bundled_template_dir() -> Path:
@@ -26,26 +55,166 @@ def copier_yml_path() -> Path:
     return bundled_template_dir() / "copier.yml"
 
 
-ENV_TEMPLATE = "AIAPP_TEMPLATE"
+@dataclass(frozen=True)
+class Setting:
+    """The `template:` value of a `.aiapp.yml`, with the file it came from (relative paths start there)."""
+
+    value: str
+    file: Path
 
 
-def resolve_template_source(explicit: str | None = None) -> str:
+def resolve_template_source(explicit: str | None = None, *, dest: Path | None = None) -> str:
     """The template source to render from and record as `_src_path` (a git URL or repository path).
 
-    Order: the explicit `--template` value, then $AIAPP_TEMPLATE, then the checkout aiapp runs from
-    when it is a git repository. A path inside site-packages or a temporary directory is never used,
-    because a later `copier update` could not reach it.
+    Order: the explicit `--template` value, then $AIAPP_TEMPLATE, then `template:` in the nearest
+    `.aiapp.yml` in `dest` (default: the current directory) or any parent, then the checkout aiapp runs
+    from when it is a git repository. A relative path is made absolute (against the current directory,
+    or the `.aiapp.yml`'s directory), so the answers file never depends on where the command ran.
     """
-    import os
-
-    source = explicit or os.environ.get(ENV_TEMPLATE)
-    if source:
-        return source
+    cwd = Path.cwd()
+    if explicit and explicit.strip():
+        return _checked(explicit, base=cwd, origin="--template")
+    env = os.environ.get(ENV_TEMPLATE, "")
+    if env.strip():
+        return _checked(env, base=cwd, origin=f"${ENV_TEMPLATE}")
+    setting = find_setting(dest if dest is not None else cwd)
+    if setting is not None:
+        return _checked(setting.value, base=setting.file.parent, origin=str(setting.file))
     root = bundled_template_dir()
-    if (root / ".git").exists():
+    if _is_git_root(root) and _unreachable_reason(root) is None:
         return str(root)
     raise TemplateSourceError(
-        "No template source: aiapp is installed as a package, and a copy inside it could not be "
-        "updated later.",
-        hint=f"pass --template URL, or set {ENV_TEMPLATE} to the aiapp template's git URL or path",
+        "No template source: aiapp runs from an installed package, and a copy inside it could not be "
+        "reached by a later `copier update`.",
+        hint=HOW_TO_SET,
     )
+
+
+def find_setting(start: Path) -> Setting | None:
+    """The nearest `.aiapp.yml` with a `template:` key in `start` or its parents (None when none).
+
+    `start` may not exist yet (the destination of `aiapp new`): the search begins at its nearest
+    existing ancestor.
+    """
+    import yaml
+
+    start = start.expanduser().absolute()
+    for directory in [start, *start.parents]:
+        path = directory / SETTINGS_FILE
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise TemplateSourceError(
+                f"{path} cannot be read: {' '.join(str(error).split())}",
+                hint=f"it must be YAML with `{SETTINGS_KEY}: URL`",
+            ) from None
+        value = data.get(SETTINGS_KEY) if isinstance(data, dict) else None
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise TemplateSourceError(
+                f"{path}: `{SETTINGS_KEY}` must be a git URL or repository path",
+                hint=f"for example `{SETTINGS_KEY}: https://git.example.com/platform/aiapp.git`",
+            )
+        return Setting(value=value.strip(), file=path)
+    return None
+
+
+def configured_sources(dest: Path) -> set[str]:
+    """Every template source configured for `dest` (env, `.aiapp.yml`, the checkout), normalised.
+
+    `aiapp update` trusts these: they were chosen by whoever controls the environment or the GitOps
+    repository, not by the answers file being updated. Unusable values are ignored here (the commands
+    that record a source report them).
+    """
+    candidates: list[tuple[str, Path]] = []
+    env = os.environ.get(ENV_TEMPLATE, "").strip()
+    if env:
+        candidates.append((env, Path.cwd()))
+    try:
+        setting = find_setting(dest)
+    except TemplateSourceError:
+        setting = None
+    if setting is not None:
+        candidates.append((setting.value, setting.file.parent))
+    try:
+        root = bundled_template_dir()
+    except TemplateSourceError:
+        pass
+    else:
+        if _is_git_root(root):
+            candidates.append((str(root), root))
+    return {normalise_source(value, base) for value, base in candidates}
+
+
+def normalise_source(value: str, base: Path) -> str:
+    """A comparable form of a source: an absolute resolved path, or the URL without a trailing slash."""
+    value = value.strip()
+    if is_url(value):
+        return value.rstrip("/")
+    path = Path(value).expanduser()
+    return str((path if path.is_absolute() else base / path).resolve())
+
+
+def is_url(value: str) -> bool:
+    """A git URL (scheme, scp-like or gh:/gl: alias) rather than a local path."""
+    return bool(_URL.match(value))
+
+
+def _checked(value: str, *, base: Path, origin: str) -> str:
+    """`value` as it will be recorded; a TemplateSourceError when a later update could not reach it."""
+    value = value.strip()
+    if is_url(value):
+        if value.startswith("file://"):
+            reason = _unreachable_reason(Path(value.removeprefix("file://")))
+            if reason:
+                raise TemplateSourceError(f"template source {value} ({origin}) {reason}", hint=_hint(reason))
+        return value
+    path = Path(normalise_source(value, base))
+    reason = _unreachable_reason(path)
+    if reason:
+        raise TemplateSourceError(f"template source {path} ({origin}) {reason}", hint=_hint(reason))
+    if not path.is_dir():
+        raise TemplateSourceError(f"template source {path} ({origin}) does not exist", hint=HOW_TO_SET)
+    if not _is_git_root(path):
+        raise TemplateSourceError(
+            f"template source {path} ({origin}) is not the root of a git repository: Copier would "
+            "record no version, and the app could never be updated",
+            hint="use a clone of the aiapp template repository (its root, where copier.yml is)",
+        )
+    return str(path)
+
+
+def _unreachable_reason(path: Path) -> str | None:
+    """Why a later `copier update` could not rely on `path` (None when it can)."""
+    resolved = path.expanduser().resolve()
+    if _PACKAGE_DIRS & set(resolved.parts):
+        return "is inside an installed Python package, which is replaced on every upgrade"
+    if os.environ.get(ENV_ALLOW_TEMP) != "1":
+        for root in _temp_roots():
+            if resolved == root or root in resolved.parents:
+                return f"is inside the temporary directory {root}, which does not last"
+    return None
+
+
+def _hint(reason: str) -> str:
+    if "temporary" in reason:
+        return (
+            "use a lasting clone of the template repository or its git URL (for a throwaway app only: "
+            f"{ENV_ALLOW_TEMP}=1)"
+        )
+    return "use a clone of the aiapp template repository or its git URL, not the installed package"
+
+
+def _temp_roots() -> list[Path]:
+    roots = {Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")}
+    return sorted({root.resolve() for root in roots if root.is_dir()})
+
+
+def _is_git_root(path: Path) -> bool:
+    """A git work tree root, or a bare repository named *.git: what Copier accepts as a local template."""
+    if (path / ".git").exists():
+        return True
+    return path.name.endswith(".git") and (path / "HEAD").is_file() and (path / "objects").is_dir()

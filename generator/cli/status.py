@@ -1,10 +1,70 @@
-"""`aiapp status`: placeholder, filled in by its issue."""
+"""`aiapp status`: the template version of every generated app, and whether it is behind."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from generator.cli._common import friendly
+
+HELP = """Show the template version of every generated app under PATH... (default: .).
+
+States: current, behind (a newer release exists), ahead (past the latest release), conflicts (conflict
+markers left by an update), unknown (the template or the app's version cannot be found).
+With --check, exit 1 when any app is behind, has conflicts or is unknown (for CI).
+"""
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    TABLE = "table"
+    JSON = "json"
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command(s) of this module to the app."""
-    del app
+    """Add `status` to the app."""
+    app.command("status", help=HELP)(status)
+
+
+@friendly
+def status(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Directories to search for apps (default: the current directory).",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when any app is behind, has conflicts or is unknown.")
+    ] = False,
+    output: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+) -> None:
+    from generator.fleet import fleet_status
+
+    rows = fleet_status(paths or [Path(".")])
+    if output is Format.JSON:
+        typer.echo(json.dumps([row.as_json() for row in rows], indent=2))
+    else:
+        table = [("PATH", "VERSION", "LATEST", "STATE")]
+        for row in rows:
+            state = row.state.value + (f" ({row.detail})" if row.detail else "")
+            table.append((row.app.label, row.version or "-", row.latest or "-", state))
+        widths = [max(len(line[column]) for line in table) for column in range(3)]
+        for line in table:
+            cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+            typer.echo("  ".join([*cells, line[3]]))
+    failing = [row for row in rows if row.state.fails_check]
+    if check and failing:
+        typer.echo(
+            f"{len(failing)} of {len(rows)} apps need attention: run `aiapp update` for the ones behind, "
+            "resolve conflicts, fix unknown ones",
+            err=True,
+        )
+        raise typer.Exit(1)

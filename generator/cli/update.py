@@ -1,10 +1,64 @@
-"""`aiapp update`: placeholder, filled in by its issue."""
+"""`aiapp update`: update every generated app under the paths to a template version."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from generator.cli._common import friendly
+
+HELP = """Update every generated app under PATH... (default: .) to the latest template version.
+
+Apps are found by their .copier-answers.yml. Prints one line per app: `updated from X to Y`,
+`already current`, `conflicts (files)` or `failed (why)`; exits 1 when any app has conflicts or failed.
+Each app must be committed in git (Copier merges the update with its local edits, 3-way).
+"""
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command(s) of this module to the app."""
-    del app
+    """Add `update` to the app."""
+    app.command("update", help=HELP)(update)
+
+
+@friendly
+def update(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Directories to search for apps (default: the current directory).",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would be updated (from → to); change nothing.")
+    ] = False,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--vcs-ref", metavar="REF", help="Template version (tag, branch or commit; default: latest tag)."
+        ),
+    ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust", help="Run the template's migrations even when it is not the configured template."
+        ),
+    ] = False,
+) -> None:
+    from generator.fleet_update import Outcome, UpdateOptions, update_fleet
+
+    results = update_fleet(
+        paths or [Path(".")],
+        UpdateOptions(vcs_ref=vcs_ref, dry_run=dry_run, trust=trust),
+        report=lambda result: typer.echo(result.line),
+    )
+    counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}
+    parts = [f"{count} {outcome.value}" for outcome, count in counts.items() if count]
+    typer.echo(f"{len(results)} app{'s' * (len(results) != 1)}: {', '.join(parts)}", err=True)
+    for hint in dict.fromkeys(r.hint for r in results if r.hint and not r.ok):
+        typer.echo(f"hint: {hint}", err=True)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)

@@ -1,0 +1,240 @@
+"""The generated apps of a GitOps repository: finding them, their template version, their state.
+
+An app is a directory with a `.copier-answers.yml` (Copier's answers file). Its `_src_path` says where
+the template lives and `_commit` which version rendered it. `aiapp status` compares that version with the
+template's latest release; `aiapp update` (fleet_update.py) moves apps forward.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from generator.errors import AiappError, UsageError
+from generator.fleet_git import TemplateRepos, git, template_repos
+
+ANSWERS_FILE = ".copier-answers.yml"
+# Directories never searched for apps: VCS metadata and dependency trees.
+SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv"}
+# Copier's inline conflict markers start with these; a `.rej` file is the other conflict mode.
+CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
+MAX_LISTED = 3
+
+
+@dataclass(frozen=True)
+class App:
+    """A generated app: its directory and what its answers file says about the template."""
+
+    path: Path
+    src_path: str | None
+    commit: str | None
+    problem: str | None = None  # why it cannot be updated at all (unreadable answers, no _src_path ...)
+
+    @property
+    def label(self) -> str:
+        """The path shown in reports: relative to the current directory when below it."""
+        return display_path(self.path)
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the current directory when it is below it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def find_apps(paths: Sequence[Path]) -> list[App]:
+    """Every app at or below `paths`, sorted by path, each once.
+
+    The search does not descend into an app (apps are not nested) nor into hidden or dependency
+    directories. A path that does not exist is a UsageError; no app at all is an AiappError, so a CI job
+    pointed at the wrong directory fails instead of passing with nothing checked.
+    """
+    found: dict[Path, App] = {}
+    for path in paths or [Path(".")]:
+        if not path.exists():
+            raise UsageError(f"{path} does not exist")
+        for directory in _app_dirs(path.resolve()):
+            found.setdefault(directory, load_app(directory))
+    if not found:
+        where = ", ".join(str(path) for path in paths) or "."
+        raise AiappError(
+            f"no generated app found under {where}",
+            hint=f"an app is a directory with a {ANSWERS_FILE} written by `aiapp new` or `copier copy`",
+        )
+    return [found[key] for key in sorted(found)]
+
+
+def _app_dirs(root: Path) -> Iterable[Path]:
+    if root.is_file():
+        if root.name == ANSWERS_FILE:
+            yield root.parent
+        return
+    for directory, subdirs, files in os.walk(root):
+        if ANSWERS_FILE in files:
+            subdirs.clear()
+            yield Path(directory)
+            continue
+        subdirs[:] = sorted(name for name in subdirs if name not in SKIPPED_DIRS and not name.startswith("."))
+
+
+def load_app(directory: Path) -> App:
+    """The app in `directory`, with `problem` set when its answers file cannot drive an update."""
+    import yaml
+
+    answers_path = directory / ANSWERS_FILE
+    try:
+        answers: Any = yaml.safe_load(answers_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        return App(directory, None, None, problem=f"{ANSWERS_FILE} cannot be read: {reason}")
+    if not isinstance(answers, dict):
+        return App(directory, None, None, problem=f"{ANSWERS_FILE} is not a mapping")
+    src = answers.get("_src_path")
+    commit = answers.get("_commit")
+    src = str(src) if src else None
+    commit = str(commit) if commit else None
+    if src is None:
+        return App(
+            directory, None, commit, problem=f"{ANSWERS_FILE} has no _src_path: the template is unknown"
+        )
+    if commit is None:
+        return App(
+            directory,
+            src,
+            None,
+            problem=f"{ANSWERS_FILE} has no _commit: it was rendered from a template that is not a git "
+            "repository, so there is no version to update from",
+        )
+    return App(directory, src, commit)
+
+
+def conflict_files(app_dir: Path) -> list[str]:
+    """Files of the app holding conflict markers, or `.rej` rejects, relative to the app, sorted."""
+    found: list[str] = []
+    for directory, subdirs, files in os.walk(app_dir):
+        subdirs[:] = [name for name in subdirs if name != ".git"]
+        for name in files:
+            path = Path(directory, name)
+            relative = path.relative_to(app_dir).as_posix()
+            if name.endswith(".rej") or _has_markers(path):
+                found.append(relative)
+    return sorted(found)
+
+
+def _has_markers(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return any(line.startswith(CONFLICT_MARKERS) for line in handle)
+    except OSError:
+        return False
+
+
+def short_list(items: Sequence[str]) -> str:
+    """`a, b, c` or `a, b, c and 4 more`: report lines stay one line."""
+    if len(items) <= MAX_LISTED:
+        return ", ".join(items)
+    return f"{', '.join(items[:MAX_LISTED])} and {len(items) - MAX_LISTED} more"
+
+
+def uncommitted_files(app_dir: Path) -> list[str]:
+    """Files of the app with uncommitted changes (untracked included), relative to the app."""
+    prefix = git("rev-parse", "--show-prefix", cwd=app_dir).strip()
+    out = git("status", "--porcelain", "-z", "--untracked-files=all", "--", ".", cwd=app_dir)
+    files: list[str] = []
+    entries = iter(out.split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        if entry[0] in "RC":
+            next(entries, None)  # the rename's source path follows
+        files.append(entry[3:].removeprefix(prefix))
+    return sorted(set(files))
+
+
+class State(StrEnum):
+    """Where an app stands against the template's latest release."""
+
+    CURRENT = "current"
+    BEHIND = "behind"
+    AHEAD = "ahead"  # updated to a commit after the latest release (e.g. --vcs-ref main)
+    CONFLICTS = "conflicts"
+    UNKNOWN = "unknown"  # the template or the app's version cannot be found
+
+    @property
+    def fails_check(self) -> bool:
+        """`aiapp status --check` fails on these."""
+        return self in {State.BEHIND, State.CONFLICTS, State.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    """One row of `aiapp status`."""
+
+    app: App
+    version: str
+    latest: str
+    state: State
+    conflicts: tuple[str, ...] = ()
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The row for `--format json`."""
+        return {
+            "path": self.app.label,
+            "template": self.app.src_path,
+            "version": self.version or None,
+            "latest": self.latest or None,
+            "state": self.state.value,
+            "conflicts": list(self.conflicts),
+            "detail": self.detail or None,
+        }
+
+
+def app_status(app: App, repos: TemplateRepos) -> AppStatus:
+    """The state of one app; never raises for a problem of that app (it becomes `unknown`)."""
+    version = app.commit or ""
+    conflicts = tuple(conflict_files(app.path))
+    if app.problem or app.src_path is None or app.commit is None:
+        return AppStatus(app, version, "", State.UNKNOWN, conflicts, app.problem or "")
+    try:
+        repo = repos.get(app.src_path)
+        target = repo.target(None)
+    except AiappError as error:
+        return AppStatus(app, version, "", State.UNKNOWN, conflicts, error.message)
+    if conflicts:
+        return AppStatus(
+            app,
+            version,
+            target.describe,
+            State.CONFLICTS,
+            conflicts,
+            short_list(conflicts),
+        )
+    commit = repo.resolve(app.commit)
+    if commit is None:
+        return AppStatus(
+            app,
+            version,
+            target.describe,
+            State.UNKNOWN,
+            (),
+            f"version {app.commit} is not in the template {app.src_path}",
+        )
+    if commit == target.commit:
+        return AppStatus(app, version, target.describe, State.CURRENT)
+    if repo.is_ancestor(target.commit, commit):
+        return AppStatus(app, version, target.describe, State.AHEAD)
+    return AppStatus(app, version, target.describe, State.BEHIND)
+
+
+def fleet_status(paths: Sequence[Path]) -> list[AppStatus]:
+    """The status of every app under `paths` (each template source read once)."""
+    apps = find_apps(paths)
+    with template_repos() as repos:
+        return [app_status(app, repos) for app in apps]
