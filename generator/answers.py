@@ -1,0 +1,203 @@
+"""Answers given up front (a preset, an answers file, `--set`) and the non-interactive resolution.
+
+The rules are copier.yml's validators, evaluated by `generator.questions`; this module only decides
+where a value comes from and turns a broken rule into one line that names the question, the value and
+the rule, so a CI log says exactly what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import UsageError
+from generator.questions import Question, cast, check, default_for, is_asked
+
+Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
+
+
+@dataclass
+class Given:
+    """Answers known before any prompt, typed like their questions, with where each came from."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Resolution:
+    """Every value as copier.yml computes it, and which questions were asked (in order)."""
+
+    context: dict[str, Any]
+    asked: list[str]
+    given: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def copier_data(self) -> dict[str, Any]:
+        """The data handed to Copier: every asked answer, plus what was given for the others.
+
+        Given answers to questions that are not asked are passed too, exactly as
+        `copier copy --data-file` would pass them, so the output is the same as plain Copier's.
+        """
+        data = dict(self.given)
+        data.update({name: self.context[name] for name in self.asked})
+        return data
+
+
+def one_line(text: str) -> str:
+    """Validator messages are folded YAML; collapse any stray whitespace so errors stay one line."""
+    return " ".join(text.split())
+
+
+def show(value: Any) -> str:
+    """A value as a user would type it: 8 rather than 8.0, a list as a, b."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(show(item) for item in value) if value else "(none)"
+    return str(value)
+
+
+def settable(questions: Sequence[Question]) -> list[str]:
+    """Names a user may answer: every question except the computed ones."""
+    return [question.name for question in questions if not question.computed]
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, str]:
+    """`--set key=value` options as raw strings (typed later, by their questions)."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects key=value, got {item!r}")
+        values[key.strip()] = value
+    return values
+
+
+def load_answers_file(path: Path) -> dict[str, Any]:
+    """A YAML mapping of answers; keys starting with `_` (Copier metadata) are ignored."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot read the answers file {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"the answers file {path} is not valid YAML: {one_line(str(error))}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"the answers file {path} must be a mapping of question: answer")
+    return {str(key): value for key, value in data.items() if not str(key).startswith("_")}
+
+
+def gather(
+    questions: Sequence[Question],
+    *,
+    preset: Mapping[str, Any] | None = None,
+    preset_name: str | None = None,
+    answers_file: Path | None = None,
+    sets: Sequence[str] = (),
+) -> Given:
+    """Merge the answers given up front, lowest precedence first: preset < answers file < --set."""
+    by_name = {question.name: question for question in questions}
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if preset is not None:
+        layers.append((f"preset {preset_name}", preset))
+    if answers_file is not None:
+        layers.append((str(answers_file), load_answers_file(answers_file)))
+    layers.append(("--set", parse_sets(sets)))
+    given = Given()
+    for source, data in layers:
+        for key, raw in data.items():
+            question = by_name.get(key)
+            if question is None:
+                raise UsageError(
+                    f"unknown question {key!r} (from {source})",
+                    hint=f"known questions: {', '.join(settable(questions))}",
+                )
+            if question.computed:
+                raise UsageError(
+                    f"{key} is computed by the template from other answers and cannot be set (from {source})"
+                )
+            try:
+                given.values[key] = cast(question, raw)
+            except (ValueError, TypeError) as error:
+                raise UsageError(f"{key} = {raw!r} (from {source}) has the wrong type: {error}") from None
+            given.sources[key] = source
+    return given
+
+
+def condition(question: Question) -> str:
+    """A question's `when` as readable text: `serves_model and gpu` rather than the Jinja braces."""
+    text = str(question.when).strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        text = text[2:-2].strip()
+    return text
+
+
+def safe_default(question: Question, context: Mapping[str, Any]) -> Any:
+    """The default, or None when it cannot be computed yet (it refers to an unanswered question)."""
+    try:
+        return default_for(question, context)
+    except Exception:  # a Jinja or cast error on a value that is never used
+        return None
+
+
+def invalid(question: Question, value: Any, source: str, rule: str) -> UsageError:
+    """The one-line error for a value that breaks its question's rule."""
+    origin = "the default" if source == "default" else f"from {source}"
+    return UsageError(f"{question.name} = {show(value)!r} ({origin}): {one_line(rule)}")
+
+
+def resolve_given(
+    questions: Sequence[Question],
+    given: Given,
+    *,
+    explain: Explain | None = None,
+) -> Resolution:
+    """Resolve every question without prompting: given answers, else defaults, each checked.
+
+    Stricter than Copier on purpose: Copier checks only the answers it is given, this also checks the
+    defaults it would use (a default GPU that cannot hold the model is refused here, not in the cluster).
+    `explain(question, value, context)` may add a hint to a broken rule (the sizing alternatives).
+    """
+    context: dict[str, Any] = {}
+    asked: list[str] = []
+    notes: list[str] = []
+    for question in questions:
+        name = question.name
+        if question.computed:
+            context[name] = default_for(question, context)
+            continue
+        is_on = is_asked(question, context)
+        if name in given.values:
+            value = given.values[name]
+            source = given.sources[name]
+            if not is_on:
+                notes.append(f"{name} ({source}) is not used: it applies only when {condition(question)}")
+        elif is_on:
+            value = safe_default(question, context)
+            source = "default"
+            if value is None:
+                raise UsageError(
+                    f"{name} has no default and was not given: pass --set {name}=VALUE ({question.help})"
+                )
+        else:
+            context[name] = safe_default(question, context)
+            continue
+        rule = check(question, value, context)
+        if rule:
+            extra = explain(question, value, context) if explain else None
+            error = invalid(question, value, source, rule)
+            if extra:
+                error = UsageError(f"{error.message} {extra}")
+            raise error
+        context[name] = value
+        if is_on:
+            asked.append(name)
+    return Resolution(context=context, asked=asked, given=dict(given.values), notes=notes)

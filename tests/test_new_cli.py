@@ -1,0 +1,207 @@
+"""`aiapp new` and `aiapp presets` as a script or CI job runs them: exit codes, one-line errors, no
+traceback, and nothing written when anything is wrong."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator.presets import preset_names, preset_summary
+from tests.conftest import ROOT
+
+
+def console_script(name: str) -> str:
+    """The installed console script: next to this Python (a venv), else on PATH (a system install)."""
+    sibling = Path(sys.executable).parent / name
+    found = str(sibling) if sibling.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"the {name!r} console script is not installed (pip install -e '.[test]')")
+    return found
+
+
+AIAPP = [console_script("aiapp")]
+REQUIRED = ["--set", "app_name=rag-api", "--set", "image=ghcr.io/acme/rag-api:1.4.2", "--set", "model_name=m"]
+
+
+def aiapp(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real console script with stdin not a terminal (so it never prompts)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [*AIAPP, *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str, code: int = 2) -> str:
+    """Exit code, one `error:` line naming what is wrong, no traceback."""
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    first = result.stderr.strip().splitlines()[0]
+    assert first.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in first, first
+    return first
+
+
+def nothing_in(directory: Path) -> bool:
+    return not any(directory.iterdir())
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def test_bad_name_is_refused_with_the_rule(work: Path) -> None:
+    result = aiapp("new", "app", *REQUIRED, "--set", "app_name=Bad_Name", cwd=work)
+    line = assert_refused(result, "app_name = 'Bad_Name'", "DNS-1123 label")
+    assert len(result.stderr.strip().splitlines()) == 1, line
+    assert nothing_in(work)
+
+
+def test_latest_image_is_refused_with_the_rule(work: Path) -> None:
+    result = aiapp("new", "app", *REQUIRED, "--set", "image=ghcr.io/acme/x:latest", cwd=work)
+    assert_refused(result, "image = 'ghcr.io/acme/x:latest'", "must not be 'latest'")
+    assert nothing_in(work)
+
+
+def test_unknown_set_key_names_the_known_keys(work: Path) -> None:
+    result = aiapp("new", "--defaults", "--set", "gpus=2", cwd=work)
+    assert_refused(result, "unknown question 'gpus'")
+    assert "known questions: app_name, namespace" in result.stderr and "gpu_count" in result.stderr
+    assert nothing_in(work)
+
+
+def test_wrong_type_is_refused(work: Path) -> None:
+    result = aiapp("new", *REQUIRED, "--set", "gpu_count=two", cwd=work)
+    assert_refused(result, "gpu_count = 'two'", "whole number")
+    result = aiapp("new", *REQUIRED, "--set", "gpu=maybe", cwd=work)
+    assert_refused(result, "gpu = 'maybe'", "true or false")
+    assert nothing_in(work)
+
+
+def test_non_empty_destination_needs_force(work: Path) -> None:
+    dest = work / "app"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine\n")
+    result = aiapp("new", "app", *REQUIRED, cwd=work)
+    assert_refused(result, "app is not empty")
+    assert "--force" in result.stderr
+    assert [p.name for p in dest.iterdir()] == ["notes.txt"]
+
+
+def test_unknown_preset_names_the_known_presets(work: Path) -> None:
+    result = aiapp("new", "--preset", "gpu-monster", cwd=work)
+    assert_refused(result, "unknown preset 'gpu-monster'")
+    assert "inference-8b-fp16" in result.stderr
+
+
+def test_missing_answer_without_a_terminal_says_which_flag(work: Path) -> None:
+    result = aiapp("new", "--set", "app_name=x", cwd=work)
+    assert_refused(result, "image has no default", "--set image=VALUE")
+
+
+def test_model_that_does_not_fit_is_refused_with_what_would_fit(work: Path) -> None:
+    result = aiapp("new", *REQUIRED, "--set", "gpu=true", "--set", "model_params_b=70", cwd=work)
+    assert_refused(result, "gpu_memory_gib = '24'", "does not fit", "Would fit: --set gpu_count=7.")
+
+
+def test_show_needs_dry_run(work: Path) -> None:
+    assert_refused(aiapp("new", *REQUIRED, "--show", cwd=work), "--show needs --dry-run")
+
+
+def test_presets_lists_one_line_each(work: Path) -> None:
+    result = aiapp("presets", cwd=work)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(preset_names())
+    for name, line in zip(preset_names(), lines, strict=True):
+        assert line.startswith(name) and line.endswith(preset_summary(name))
+
+
+def test_dry_run_lists_and_shows_but_writes_nothing(work: Path) -> None:
+    result = aiapp("new", "app", *REQUIRED, "--dry-run", "--show", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "files would be written into app (nothing written)" in result.stdout
+    assert "  deployment.yaml\n" in result.stdout and "  local/kustomization.yaml\n" in result.stdout
+    assert f"--- {Path('app') / 'deployment.yaml'}\napiVersion: apps/v1" in result.stdout
+    assert nothing_in(work)
+
+
+def test_writes_registers_and_lists_next_steps(work: Path) -> None:
+    (work / "kustomization.yaml").write_text("# apps\nresources:\n  - other  # keep\n")
+    result = aiapp(
+        "new", "chat", "--register",
+        "--set", "app_name=chat", "--set", "image=ghcr.io/acme/chat:1.0", "--set", "serves_model=false",
+        "--set", "llm_providers=openai,anthropic", "--set", "direct_providers=anthropic",
+        "--set", "direct_provider_reason=Needs the computer-use beta API",
+        cwd=work,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (work / "chat" / "deployment.yaml").is_file()
+    assert (work / "kustomization.yaml").read_text() == "# apps\nresources:\n  - chat\n  - other  # keep\n"
+    out = result.stdout
+    assert f"Wrote 9 files into {work / 'chat'}." in out
+    assert "Registered: added chat" in out
+    assert "'chat LiteLLM key'" in out and "'Anthropic Claude API'" in out
+    assert "kubectl kustomize chat" in out and "aiapp check chat" in out
+    assert not [p for p in work.iterdir() if p.name.startswith(".aiapp-")]
+
+
+def test_force_writes_into_a_non_empty_directory_and_keeps_engineer_files(work: Path) -> None:
+    dest = work / "app"
+    (dest / "local").mkdir(parents=True)
+    (dest / "local" / "kustomization.yaml").write_text("# mine\n")
+    (dest / "notes.txt").write_text("mine\n")
+    result = aiapp("new", "app", *REQUIRED, "--force", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert (dest / "local" / "kustomization.yaml").read_text() == "# mine\n"
+    assert (dest / "notes.txt").read_text() == "mine\n"
+    assert yaml.safe_load((dest / ".copier-answers.yml").read_text())["app_name"] == "rag-api"
+    assert "kept your local/kustomization.yaml" in result.stdout
+
+
+def test_a_failed_render_leaves_nothing(work: Path) -> None:
+    template = work / "broken-template"
+    (template / "template").mkdir(parents=True)
+    (template / "copier.yml").write_text("_subdirectory: template\napp_name: {type: str}\n")
+    (template / "template" / "a.txt").write_text("fine\n")
+    (template / "template" / "b.txt.jinja").write_text("{{ oops\n")
+    for command in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t"],
+    ):
+        subprocess.run(["git", *command], cwd=template, check=True)
+    dest_parent = work / "apps"
+    dest_parent.mkdir()
+    result = aiapp(
+        "new", "apps/app", *REQUIRED, "--template", str(template), cwd=work,
+        env={"AIAPP_ALLOW_TEMP_TEMPLATE": "1"},
+    )  # fmt: skip
+    assert_refused(result, "Copier could not render the template", code=1)
+    assert nothing_in(dest_parent)
+
+
+def test_importing_the_cli_leaves_heavy_modules_out() -> None:
+    code = (
+        "import sys, generator.cli\n"
+        "print(sorted(m for m in ('copier', 'questionary', 'jinja2', 'prompt_toolkit') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"

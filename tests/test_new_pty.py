@@ -1,0 +1,138 @@
+"""The real interactive wizard in a pseudo-terminal, answered key by key as a person would."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.test_new_cli import console_script
+
+pexpect = pytest.importorskip("pexpect")
+
+AIAPP = console_script("aiapp")
+ENTER, DOWN, SPACE, CLEAR_LINE = "\r", "\x1b[B", " ", "\x15"  # Ctrl-U clears a prefilled default
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Session:
+    """`aiapp new` in a pty; `answer(prompt, keys)` waits for the prompt text, then types."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
+        # No cursor-position request: a pty never answers it and prompt_toolkit would wait for it.
+        env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="250", LINES="60")
+        self.log = io.StringIO()
+        self.child = pexpect.spawn(
+            AIAPP, ["new", *args], cwd=str(cwd), env=env, dimensions=(60, 250), encoding="utf-8", timeout=30
+        )
+        self.child.logfile_read = self.log
+
+    def answer(self, prompt: str, keys: str) -> None:
+        self.child.expect_exact(prompt)
+        self.child.send(keys)
+
+    def finish(self) -> int:
+        self.child.expect(pexpect.EOF, timeout=60)
+        self.child.close()
+        return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
+
+    @property
+    def transcript(self) -> str:
+        return ANSI.sub("", self.log.getvalue())
+
+
+def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -> None:
+    s = Session(tmp_path, "llama-70b")
+    s.answer("Application name", "llama-70b" + ENTER)
+    s.answer("Kubernetes namespace", ENTER)
+    s.answer("One-line description", ENTER)
+    s.answer("Container image", "vllm/vllm-openai:latest" + ENTER)
+    s.answer("The image tag must not be 'latest'", "")  # refused at the prompt, with the rule
+    s.answer("Container image", CLEAR_LINE + "vllm/vllm-openai:v0.6.3" + ENTER)
+    s.answer("Port the container listens on", ENTER)
+    s.answer("HTTP path that answers 200", ENTER)
+    s.answer("Does the app load and serve a model", "y")
+    s.answer("Name of the model it serves", "Llama-3.1-70B-Instruct" + ENTER)
+    s.answer("Parameter count in billions", CLEAR_LINE + "70" + ENTER)
+    s.answer("Precision of the weights", ENTER)  # fp16, the default
+    s.answer("Does it need a GPU?", "y")
+    s.answer("How many GPUs", CLEAR_LINE + "2" + ENTER)
+    s.answer("Memory per GPU in GiB", ENTER)  # 24: 70B at fp16 does not fit on 2 x 24 GiB
+    s.answer("2 x 24 GiB = 48 GiB: does NOT fit", "")
+    s.answer("The model does not fit. What now?", "")
+    s.answer("Use int4: about 39.1 GiB on 2 x 24 GiB", "")  # the highest precision that fits
+    s.answer("Use 7 GPUs at fp16", ENTER)  # or the fewest GPUs; Enter takes the first, int4
+    s.answer("2 x 24 GiB = 48 GiB: fits", "")
+    s.answer("Pre-download the model", "n")
+    s.answer("Model PVC size in GiB", ENTER)
+    s.answer("Velero backup tier", ENTER)
+    s.answer("Add a separate cache PVC", "n")
+    s.answer("CPU cores", ENTER)
+    s.answer("Memory in GiB", ENTER)
+    s.answer("Vector database", DOWN + ENTER)  # the shared Qdrant
+    s.answer("Qdrant collection name", ENTER)
+    s.answer("Vector size of the embeddings", ENTER)
+    s.answer("LLM providers the app uses through LiteLLM", SPACE + ENTER)  # OpenAI
+    s.answer("Bitwarden item holding the app's LiteLLM virtual key", ENTER)
+    s.answer("EXCEPTION: providers the app must call directly", ENTER)
+    s.answer("Does it receive traffic from the gateway?", ENTER)
+    s.answer("Override the cluster constants", ENTER)
+    s.answer("Files to write into llama-70b", "")
+    s.answer("Write these", "y")
+    assert s.finish() == 0, s.transcript
+    out = s.transcript
+    assert "Traceback" not in out
+    assert "model_precision     int4" in out and "  deployment.yaml" in out
+    assert "'llama-70b LiteLLM key'" in out
+
+    app = tmp_path / "llama-70b"
+    deployment = yaml.safe_load((app / "deployment.yaml").read_text())
+    resources = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources["limits"]["nvidia.com/gpu"] == 2 == resources["requests"]["nvidia.com/gpu"]
+    answers = yaml.safe_load((app / ".copier-answers.yml").read_text())
+    assert answers["model_precision"] == "int4" and answers["gpu_count"] == 2
+    assert answers["model_pvc_size_gib"] == 50 and answers["vector_db"] == "qdrant"
+    assert answers["llm_providers"] == ["openai"] and answers["image"] == "vllm/vllm-openai:v0.6.3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["llama-70b"]  # no staging left behind
+
+
+def test_ctrl_c_at_a_prompt_writes_nothing(tmp_path: Path) -> None:
+    s = Session(tmp_path, "app")
+    s.answer("Application name", "half-typ")
+    s.child.sendintr()
+    assert s.finish() == 130
+    assert "Interrupted: nothing was written." in s.transcript
+    assert "Traceback" not in s.transcript
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_at_the_confirmation_writes_nothing(tmp_path: Path) -> None:
+    given = {
+        "app_name": "chat",
+        "namespace": "ai",
+        "description": "Chat",
+        "image": "ghcr.io/acme/chat:1.0",
+        "container_port": "8000",
+        "health_path": "/health",
+        "serves_model": "false",
+    }
+    s = Session(
+        tmp_path, "chat", *[arg for key, value in given.items() for arg in ("--set", f"{key}={value}")]
+    )
+    s.answer("Add a separate cache PVC", ENTER)
+    s.answer("CPU cores", ENTER)
+    s.answer("Memory in GiB", ENTER)
+    s.answer("Vector database", ENTER)
+    s.answer("LLM providers", ENTER)
+    s.answer("Does it receive traffic from the gateway?", ENTER)
+    s.answer("Override the cluster constants", ENTER)
+    s.answer("Write these", "n")
+    assert s.finish() == 1
+    assert "Cancelled: nothing was written." in s.transcript
+    assert "Traceback" not in s.transcript
+    assert list(tmp_path.iterdir()) == []

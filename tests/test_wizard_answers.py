@@ -1,0 +1,133 @@
+"""Answers given up front: precedence, typing, and one-line errors that name question, value and rule."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from generator import sizing
+from generator.answers import gather, parse_sets, resolve_given, show
+from generator.errors import UsageError
+from generator.questions import load_questions
+
+QUESTIONS = load_questions()
+REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "model_name=m"]
+
+
+def resolved(*sets: str) -> dict[str, object]:
+    given = gather(QUESTIONS, sets=[*REQUIRED, *sets])
+    return resolve_given(QUESTIONS, given, explain=partial(sizing.hint, QUESTIONS)).context
+
+
+def error_for(*sets: str) -> str:
+    with pytest.raises(UsageError) as caught:
+        resolved(*sets)
+    assert caught.value.exit_code == 2
+    return str(caught.value)
+
+
+def test_parse_sets_splits_on_the_first_equals() -> None:
+    assert parse_sets(["a=b=c", "d="]) == {"a": "b=c", "d": ""}
+    with pytest.raises(UsageError, match="key=value"):
+        parse_sets(["novalue"])
+
+
+def test_precedence_preset_then_answers_file_then_set(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yml"
+    answers.write_text("_src_path: ignored\nnamespace: from-file\ncontainer_port: 9000\n")
+    given = gather(
+        QUESTIONS,
+        preset={"namespace": "from-preset", "health_path": "/p", "container_port": 8000},
+        preset_name="x",
+        answers_file=answers,
+        sets=["container_port=9100"],
+    )
+    assert given.values == {"namespace": "from-file", "health_path": "/p", "container_port": 9100}
+    assert given.sources["container_port"] == "--set"
+    assert given.sources["namespace"] == str(answers)
+    assert given.sources["health_path"] == "preset x"
+
+
+def test_set_values_are_typed_like_their_question() -> None:
+    given = gather(QUESTIONS, sets=["gpu=yes", "gpu_count=2", "cpu_cores=1.5", "llm_providers=openai,groq"])
+    assert given.values == {
+        "gpu": True,
+        "gpu_count": 2,
+        "cpu_cores": 1.5,
+        "llm_providers": ["openai", "groq"],
+    }
+
+
+def test_unknown_key_names_the_known_keys() -> None:
+    with pytest.raises(UsageError) as caught:
+        gather(QUESTIONS, sets=["colour=blue"])
+    assert "unknown question 'colour'" in caught.value.message
+    assert caught.value.hint and "app_name" in caught.value.hint and "gpu_count" in caught.value.hint
+    assert "model_memory_gib" not in caught.value.hint
+
+
+def test_computed_values_cannot_be_set() -> None:
+    with pytest.raises(UsageError, match="computed by the template"):
+        gather(QUESTIONS, sets=["model_memory_gib=1"])
+
+
+def test_wrong_type_names_question_value_and_type() -> None:
+    with pytest.raises(UsageError, match=r"container_port = 'abc' \(from --set\) has the wrong type: "):
+        gather(QUESTIONS, sets=["container_port=abc"])
+
+
+def test_answers_file_errors_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read"):
+        gather(QUESTIONS, answers_file=tmp_path / "missing.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- a list\n")
+    with pytest.raises(UsageError, match="mapping"):
+        gather(QUESTIONS, answers_file=bad)
+
+
+def test_defaults_fill_the_rest() -> None:
+    context = resolved()
+    assert context["namespace"] == "ai" and context["description"] == "rag-api: an AI application"
+    assert context["model_pvc_size_gib"] == 30
+
+
+def test_invalid_answer_is_one_line_with_question_value_and_rule() -> None:
+    message = error_for("app_name=Bad_Name")
+    assert message.startswith("app_name = 'Bad_Name' (from --set): The application name must be")
+    assert "\n" not in message
+    assert "must not be 'latest'" in error_for("image=ghcr.io/acme/x:latest")
+
+
+def test_a_default_that_breaks_a_rule_is_refused_with_what_would_fit() -> None:
+    message = error_for("model_params_b=70", "gpu=true")
+    assert message.startswith("gpu_memory_gib = '24' (the default): The model does not fit")
+    assert "Would fit: --set gpu_count=7." in message
+    message = error_for("model_params_b=70", "gpu=true", "gpu_count=2")
+    assert "Would fit: --set model_precision=int4; or --set gpu_count=7." in message
+
+
+def test_missing_required_answer_says_which_flag_to_pass() -> None:
+    with pytest.raises(UsageError, match=r"image has no default .* --set image=VALUE"):
+        resolve_given(QUESTIONS, gather(QUESTIONS, sets=["app_name=x"]))
+
+
+def test_given_answers_that_do_not_apply_are_noted_and_passed_like_copier() -> None:
+    given = gather(QUESTIONS, sets=[*REQUIRED, "gpu_count=2"])
+    resolution = resolve_given(QUESTIONS, given)
+    assert "gpu_count" not in resolution.asked
+    assert resolution.copier_data()["gpu_count"] == 2
+    assert any("gpu_count" in note and "serves_model and gpu" in note for note in resolution.notes)
+
+
+def test_copier_data_holds_asked_answers_and_no_computed_values() -> None:
+    resolution = resolve_given(QUESTIONS, gather(QUESTIONS, sets=REQUIRED))
+    data = resolution.copier_data()
+    assert data["namespace"] == "ai" and data["app_name"] == "rag-api"
+    assert "model_memory_gib" not in data and "storage_class" not in data
+
+
+def test_show_formats_values_as_typed() -> None:
+    assert show(8.0) == "8" and show(0.11) == "0.11" and show(True) == "true"
+    assert show([]) == "(none)" and show(["a", "b"]) == "a, b"

@@ -1,0 +1,220 @@
+"""The interview logic, driven by a scripted prompter (the real terminal is tested in test_new_pty.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.answers import Given, gather
+from generator.errors import UsageError
+from generator.interview import interview
+from generator.questions import load_questions
+from generator.wizard import NewOptions, run_new
+
+QUESTIONS = load_questions()
+HELP = {question.help: question.name for question in QUESTIONS}
+
+
+class Scripted:
+    """Answers by question name (a list is used up in order); anything else takes the default."""
+
+    def __init__(self, answers: dict[str, list[Any]]) -> None:
+        self.answers = {name: list(values) for name, values in answers.items()}
+        self.asked: list[str] = []
+        self.said: list[str] = []
+        self.defaults: dict[str, list[Any]] = {}
+
+    def _answer(self, message: str, default: Any) -> Any:
+        name = HELP.get(message, message)
+        self.asked.append(name)
+        self.defaults.setdefault(name, []).append(default)
+        pending = self.answers.get(name)
+        return pending.pop(0) if pending else default
+
+    def text(self, message: str, default: str) -> str:
+        return str(self._answer(message, default))
+
+    def confirm(self, message: str, default: bool) -> bool:
+        return bool(self._answer(message, default))
+
+    def select(self, message: str, choices: Sequence[tuple[str, Any]], default: Any) -> Any:
+        answer = self._answer(message, default)
+        if isinstance(answer, int) and not isinstance(answer, bool) and message.startswith("The model"):
+            return choices[answer][1]  # pick the n-th offered option
+        assert answer in [value for _, value in choices], (message, answer)
+        return answer
+
+    def checkbox(self, message: str, choices: Sequence[tuple[str, Any]], default: Sequence[Any]) -> list[Any]:
+        return list(self._answer(message, list(default)))
+
+    def say(self, text: str = "") -> None:
+        self.said.append(text)
+
+
+BASE = {"app_name": ["rag-api"], "image": ["ghcr.io/acme/rag-api:1.4.2"], "model_name": ["m"]}
+
+
+def run(
+    answers: dict[str, list[Any]], given: Given | None = None
+) -> tuple[Scripted, dict[str, Any], list[str]]:
+    prompter = Scripted({**BASE, **answers})
+    resolution = interview(QUESTIONS, given or Given(), prompter)
+    return prompter, resolution.context, resolution.asked
+
+
+def test_asks_in_copier_order_and_never_asks_computed_or_cluster_questions() -> None:
+    prompter, _, asked = run({})
+    order = [q.name for q in QUESTIONS]
+    assert prompter.asked == sorted(prompter.asked, key=order.index)
+    computed = {q.name for q in QUESTIONS if q.computed}
+    cluster = {q.name for q in QUESTIONS if q.cluster}
+    assert not computed & set(prompter.asked)
+    assert not cluster & set(prompter.asked)
+    assert prompter.asked == asked
+
+
+def test_cluster_questions_only_after_customize_cluster() -> None:
+    prompter, context, _ = run({"customize_cluster": [True], "storage_class": ["ceph-rbd"]})
+    assert "storage_class" in prompter.asked and context["storage_class"] == "ceph-rbd"
+
+
+def test_conditional_questions_follow_the_answers() -> None:
+    prompter, _, _ = run({"serves_model": [False]})
+    assert "model_name" not in prompter.asked and "gpu" not in prompter.asked
+    prompter, _, _ = run({"llm_providers": [["openai"]]})
+    assert "litellm_key_item" in prompter.asked and "direct_provider_reason" not in prompter.asked
+
+
+def test_defaults_are_rendered_against_earlier_answers() -> None:
+    prompter, _, _ = run({})
+    assert prompter.defaults["description"] == ["rag-api: an AI application"]
+    assert prompter.defaults["model_params_b"] == ["8"]  # shown as a person types it
+
+
+def test_invalid_answer_is_refused_with_the_rule_and_asked_again() -> None:
+    prompter, context, _ = run(
+        {"image": ["ghcr.io/acme/x:latest", "ghcr.io/acme/x:1.0"], "container_port": ["80", "x", "8080"]}
+    )
+    assert context["image"] == "ghcr.io/acme/x:1.0" and context["container_port"] == 8080
+    assert any("must not be 'latest'" in line for line in prompter.said)
+    assert any("between 1024 and 65535" in line for line in prompter.said)
+    assert any("whole number" in line for line in prompter.said)
+    # The refused text is offered again for editing.
+    assert prompter.defaults["image"][1] == "ghcr.io/acme/x:latest"
+
+
+def test_select_rules_are_checked_too() -> None:
+    prompter, context, _ = run({"model_backup_tier": ["Daily", "GFS"]})
+    assert context["model_backup_tier"] == "GFS"
+    assert any("Daily is only for caches" in line for line in prompter.said)
+
+
+def test_sizing_report_follows_the_gpu_answers() -> None:
+    prompter, _, _ = run({"gpu": [True]})
+    text = "\n".join(prompter.said)
+    assert "about 17.9 GiB needed" in text and "1 x 24 GiB = 24 GiB: fits" in text
+    assert "model PVC      30 GiB requested" in text
+
+
+def test_cpu_model_gets_the_ram_sizing() -> None:
+    prompter, _, _ = run({})
+    assert any("RAM" in line and "17.9 GiB" in line for line in prompter.said)
+
+
+def test_model_that_does_not_fit_takes_the_offered_precision() -> None:
+    prompter, context, asked = run(
+        {
+            "model_params_b": ["70"],
+            "gpu": [True],
+            "gpu_count": ["2"],
+            "The model does not fit. What now?": [0],
+        }
+    )
+    text = "\n".join(prompter.said)
+    assert "does NOT fit" in text and "✗ The model does not fit: " in text  # the validator's message
+    assert context["model_precision"] == "int4" and context["gpu_count"] == 2
+    assert context["model_memory_gib"] == 39.1 and context["model_pvc_size_gib"] == 50
+    assert asked.count("model_precision") == 1
+
+
+def test_model_that_does_not_fit_takes_the_offered_gpu_count() -> None:
+    _, context, _ = run(
+        {
+            "model_params_b": ["70"],
+            "gpu": [True],
+            "gpu_count": ["2"],
+            "The model does not fit. What now?": [1],
+        }
+    )
+    assert context["model_precision"] == "fp16" and context["gpu_count"] == 7
+
+
+def test_model_that_does_not_fit_can_be_answered_again() -> None:
+    prompter, context, _ = run(
+        {
+            "model_params_b": ["70", "8"],
+            "gpu": [True, True],
+            "The model does not fit. What now?": ["rewind"],
+        }
+    )
+    assert prompter.asked.count("model_name") == 2
+    assert prompter.defaults["model_params_b"] == ["8", "70"]  # the earlier answer is offered
+    assert context["model_params_b"] == 8.0 and context["model_memory_gib"] == 17.9
+
+
+def test_nothing_fits_still_offers_to_answer_again() -> None:
+    prompter, context, _ = run(
+        {
+            "model_params_b": ["2000", "8"],
+            "gpu": [True, True],
+            "The model does not fit. What now?": ["rewind"],
+        }
+    )
+    assert any("No other precision or GPU count fits" in line for line in prompter.said)
+    assert context["model_params_b"] == 8.0
+
+
+def test_given_answers_are_not_asked_but_invalid_ones_are() -> None:
+    given = gather(QUESTIONS, sets=["app_name=Bad_Name", "namespace=team", "gpu=false"])
+    prompter = Scripted({"app_name": ["good-name"], "image": ["a/b:1"], "model_name": ["m"]})
+    resolution = interview(QUESTIONS, given, prompter)
+    assert "namespace" not in prompter.asked and "gpu" not in prompter.asked
+    assert prompter.asked[0] == "app_name" and resolution.context["app_name"] == "good-name"
+    assert resolution.copier_data()["app_name"] == "good-name"
+    assert any("app_name = 'Bad_Name'" in line for line in prompter.said)
+
+
+def test_invalid_given_answer_for_a_question_not_asked_is_an_error() -> None:
+    given = gather(QUESTIONS, sets=["serves_model=false", "gpu_count=99"])
+    with pytest.raises(UsageError, match="gpu_count = '99'"):
+        interview(QUESTIONS, given, Scripted(BASE))
+
+
+def test_extra_rule_refuses_at_the_prompt() -> None:
+    prompter = Scripted({**BASE, "app_name": ["taken", "free"]})
+    resolution = interview(
+        QUESTIONS, Given(), prompter, extra=lambda name, value: "taken!" if value == "taken" else None
+    )
+    assert resolution.context["app_name"] == "free"
+    assert "  ✗ taken!" in prompter.said
+
+
+def test_run_new_refuses_a_taken_default_destination_at_the_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "rag-api").mkdir()
+    (tmp_path / "rag-api" / "x").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AIAPP_TEMPLATE", raising=False)
+    prompter = Scripted({**BASE, "app_name": ["rag-api", "rag-api-2"], "serves_model": [False]})
+    code = run_new(NewOptions(interactive=True, prompter=prompter, dry_run=True))
+    assert code == 0
+    assert any("rag-api is not empty" in line for line in prompter.said)
+    out = capsys.readouterr().out
+    assert "Summary" in out and re.search(r"app_name +rag-api-2", out)
+    assert "files would be written into rag-api-2 (nothing written)" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rag-api"]

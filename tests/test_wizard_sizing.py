@@ -1,0 +1,74 @@
+"""Sizing help reads copier.yml's computed values and fit rule; it restates no formula."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator import sizing
+from generator.questions import load_copier_yml, load_questions, resolve
+
+QUESTIONS = load_questions()
+BASE: dict[str, Any] = {"app_name": "x", "image": "a/b:1", "model_name": "m", "gpu": True}
+
+
+def until_fit(**answers: Any) -> dict[str, Any]:
+    """The wizard's context right after gpu_memory_gib was answered."""
+    full = resolve({**BASE, **answers})
+    names = [q.name for q in QUESTIONS]
+    return {name: full[name] for name in names[: names.index(sizing.FIT) + 1]}
+
+
+def test_the_names_it_reads_exist_in_copier_yml() -> None:
+    config = load_copier_yml()
+    for name in (
+        sizing.SERVES,
+        sizing.PARAMS,
+        sizing.PRECISION,
+        sizing.BYTES,
+        sizing.WEIGHTS,
+        sizing.NEED,
+        sizing.GPU,
+        sizing.COUNT,
+        sizing.FIT,
+        sizing.PVC,
+        sizing.MEMORY,
+        sizing.STARTUP,
+    ):
+        assert name in config, name
+    # The fit rule compares the computed need with the GPUs: the wizard relies on it.
+    assert sizing.NEED in config[sizing.FIT]["validator"]
+    assert config[sizing.NEED]["when"] is False and config[sizing.WEIGHTS]["when"] is False
+
+
+def test_fit_problem_is_only_the_model_size_not_a_range_error() -> None:
+    context = until_fit(model_params_b=70)
+    assert "does not fit" in (sizing.fit_problem(QUESTIONS, 24, context) or "")
+    assert sizing.fit_problem(QUESTIONS, 0, context) is None  # out of range: refused at the prompt
+    assert sizing.fit_problem(QUESTIONS, 200, context) is None  # fits
+
+
+def test_alternatives_highest_precision_and_fewest_gpus() -> None:
+    options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_count=2, gpu_memory_gib=48))
+    assert [option.changes for option in options] == [{"model_precision": "int8"}, {"gpu_count": 4}]
+    assert options[0].label == "Use int8: about 78.2 GiB on 2 x 48 GiB = 96 GiB"
+    assert options[1].flags == "--set gpu_count=4"
+
+
+def test_alternatives_respect_the_gpu_count_limit() -> None:
+    options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=405, gpu_memory_gib=24))
+    assert all(option.changes.get("gpu_count", 0) <= 8 for option in options)
+    assert sizing.alternatives(QUESTIONS, until_fit(model_params_b=2000)) == []
+
+
+def test_report_shows_need_available_pvc_and_probe_budget() -> None:
+    lines = sizing.report(QUESTIONS, until_fit(model_params_b=70, model_precision="int4", gpu_count=2))
+    text = "\n".join(lines)
+    assert "70B parameters x 0.5 bytes (int4) = 32.6 GiB" in text
+    assert "about 39.1 GiB needed (weights + 20%" in text
+    assert "2 x 24 GiB = 48 GiB: fits" in text
+    assert "model PVC      50 GiB requested" in text
+    assert "startup probe  allows up to 386 s" in text
+
+
+def test_report_is_empty_without_a_model() -> None:
+    assert sizing.report(QUESTIONS, {"app_name": "x", "image": "a/b:1", "serves_model": False}) == []
