@@ -35,8 +35,10 @@ def load_preset(name: str) -> dict[str, Any]:
 
 
 def preset_summary(name: str) -> str:
-    """The preset's first comment line: what it is for."""
+    """The preset's leading comment block, joined into one line: what it is for."""
+    words = []
     for line in preset_path(name).read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return ""
+        if not line.startswith("#"):
+            break
+        words.append(line.lstrip("#").strip())
+    return " ".join(word for word in words if word)

@@ -58,7 +58,9 @@ def _existing_ancestor(path: Path) -> Path:
 
 
 @contextmanager
-def staged(src: str, data: Mapping[str, Any], *, near: Path | None = None) -> Iterator[Staged]:
+def staged(
+    src: str, data: Mapping[str, Any], *, near: Path | None = None, vcs_ref: str | None = None
+) -> Iterator[Staged]:
     """Render into a temporary directory (next to `near`, so the final move is a rename); always removed."""
     parent = _existing_ancestor(near.parent) if near is not None else None
     try:
@@ -67,14 +69,14 @@ def staged(src: str, data: Mapping[str, Any], *, near: Path | None = None) -> It
         raise RenderError(f"cannot write in {parent}: {error.strerror}") from None
     try:
         root = holder / "app"
-        caught = _render(root, data, src)
+        caught = _render(root, data, src, vcs_ref)
         files = sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
         yield Staged(root=root, files=files, warnings=caught)
     finally:
         shutil.rmtree(holder, ignore_errors=True)
 
 
-def _render(root: Path, data: Mapping[str, Any], src: str) -> list[str]:
+def _render(root: Path, data: Mapping[str, Any], src: str, vcs_ref: str | None) -> list[str]:
     """Copier's render; its warnings and messages become one line each, its failures one RenderError.
 
     Copier prints some notes straight to stderr ("No git tags found"): they are collected and shown
@@ -86,7 +88,7 @@ def _render(root: Path, data: Mapping[str, Any], src: str) -> list[str]:
     with warnings.catch_warnings(record=True) as caught, redirect_stderr(chatter):
         warnings.simplefilter("always")
         try:
-            render_app(root, data, src=src)
+            render_app(root, data, src=src, vcs_ref=vcs_ref)
         except (KeyboardInterrupt, AiappError):
             raise
         except Exception as error:

@@ -37,6 +37,7 @@ class NewOptions:
     force: bool = False
     register: bool = False
     template: str | None = None
+    vcs_ref: str | None = None
     interactive: bool = False
     prompter: Prompter | None = None
 
@@ -120,7 +121,8 @@ def run_new(options: NewOptions) -> int:
     if options.interactive:
         out()
         out("Rendering with Copier...")
-    with staged(src, resolution.copier_data(), near=None if options.dry_run else dest) as stage:
+    near = None if options.dry_run else dest
+    with staged(src, resolution.copier_data(), near=near, vcs_ref=options.vcs_ref) as stage:
         for warning in stage.warnings:
             err(f"copier: {warning}")
         files = stage.files

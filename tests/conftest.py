@@ -16,13 +16,17 @@ from generator.render import render_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = preset_names()
+# Tests exercise the working tree, not the latest release tag that Copier (and `aiapp new`) pick by
+# default: every render, in-process or in a subprocess, uses HEAD with its uncommitted changes.
+TEMPLATE_REF = "HEAD"
+os.environ.setdefault("AIAPP_TEMPLATE_REF", TEMPLATE_REF)
 
 
 def render(dest: Path, answers: dict[str, object]) -> Path:
     """Render the working tree's template (uncommitted changes included) into dest."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        render_app(dest, answers, src=str(ROOT))
+        render_app(dest, answers, src=str(ROOT), vcs_ref=TEMPLATE_REF)
     return dest
 
 

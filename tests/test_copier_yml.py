@@ -57,8 +57,8 @@ def test_plain_copier_cli_renders_without_the_aiapp_package(tmp_path: Path) -> N
     dest = tmp_path / "app"
     env = {**os.environ, "PYTHONSAFEPATH": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", script, "copy", "--defaults", "--quiet", "--data-file", str(preset),
-         str(ROOT), str(dest)],
+        [sys.executable, "-c", script, "copy", "--defaults", "--quiet", "--vcs-ref", "HEAD",
+         "--data-file", str(preset), str(ROOT), str(dest)],
         capture_output=True, text=True, cwd=tmp_path, env=env, check=False,
     )
     assert result.returncode == 0, result.stderr

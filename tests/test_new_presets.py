@@ -37,9 +37,11 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[P
     base = tmp_path_factory.mktemp("preset-pairs")
     jobs: dict[str, list[str]] = {}
     for name in PRESETS:
-        jobs[f"aiapp/{name}"] = [console_script("aiapp"), "new", "--preset", name, str(base / "aiapp" / name)]
+        jobs[f"aiapp/{name}"] = [
+            console_script("aiapp"), "new", "--preset", name, "--vcs-ref", "HEAD", str(base / "aiapp" / name),
+        ]  # fmt: skip
         jobs[f"copier/{name}"] = [
-            console_script("copier"), "copy", "--quiet", "--defaults",
+            console_script("copier"), "copy", "--quiet", "--defaults", "--vcs-ref", "HEAD",
             "--data-file", str(preset_path(name)), str(ROOT), str(base / "copier" / name),
         ]  # fmt: skip
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:

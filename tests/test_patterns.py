@@ -49,7 +49,8 @@ def test_gpu_requests_limits_node_selector_toleration(preset: str, rendered_pres
     assert server["resources"]["requests"]["nvidia.com/gpu"] == answers["gpu_count"]
     assert server["resources"]["limits"]["nvidia.com/gpu"] == answers["gpu_count"]
     assert pod_spec(objects)["nodeSelector"] == {"gpu-node": "true"}
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod_spec(objects)["tolerations"]
+    toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    assert toleration in pod_spec(objects)["tolerations"]
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -59,7 +60,8 @@ def test_no_gpu_resource_name_other_than_nvidia(preset: str, rendered_preset) ->
         for section in ("requests", "limits"):
             keys = set(container["resources"][section])
             assert keys <= {"cpu", "memory", "nvidia.com/gpu"}
-            assert ("nvidia.com/gpu" in keys) == (bool(answers["gpu"]) and container is pod_spec(objects)["containers"][0])
+            is_server = container is pod_spec(objects)["containers"][0]
+            assert ("nvidia.com/gpu" in keys) == (bool(answers["gpu"]) and is_server)
     if not answers["gpu"]:
         assert "nodeSelector" not in pod_spec(objects) and "tolerations" not in pod_spec(objects)
 
@@ -77,10 +79,11 @@ def test_recreate_exactly_when_gpu_or_rwo_pvc(preset: str, rendered_preset) -> N
 def test_shm_is_memory_emptydir_for_inference_servers(preset: str, rendered_preset) -> None:
     objects, answers = app(rendered_preset, preset)
     volumes = {volume["name"]: volume for volume in pod_spec(objects)["volumes"]}
-    mounts = {mount["mountPath"]: mount["name"] for mount in pod_spec(objects)["containers"][0]["volumeMounts"]}
+    server = pod_spec(objects)["containers"][0]
+    mounts = {mount["mountPath"]: mount["name"] for mount in server["volumeMounts"]}
     if answers["serves_model"]:
         assert volumes[mounts["/dev/shm"]]["emptyDir"]["medium"] == "Memory"
-        limit_gib = int(pod_spec(objects)["containers"][0]["resources"]["limits"]["memory"].removesuffix("Gi"))
+        limit_gib = int(server["resources"]["limits"]["memory"].removesuffix("Gi"))
         assert int(volumes[mounts["/dev/shm"]]["emptyDir"]["sizeLimit"].removesuffix("Gi")) < limit_gib
     else:
         assert "/dev/shm" not in mounts
@@ -113,7 +116,8 @@ def test_pvcs_proxmox_rwo_with_tier_on_pvc_and_pod(preset: str, rendered_preset)
         assert tier == expected
     if claims:
         tiers = {claim["metadata"]["labels"]["backup.velero.io/backup-tier"] for claim in claims}
-        assert template["metadata"]["labels"]["backup.velero.io/backup-tier"] == ("GFS" if "GFS" in tiers else "Daily")
+        pod_tier = template["metadata"]["labels"]["backup.velero.io/backup-tier"]
+        assert pod_tier == ("GFS" if "GFS" in tiers else "Daily")
         backed_up = template["metadata"]["annotations"]["backup.velero.io/backup-volumes"].split(",")
         claimed = {v["name"] for v in pod_spec(objects)["volumes"] if "persistentVolumeClaim" in v}
         assert set(backed_up) == claimed
@@ -201,7 +205,8 @@ def test_ingress_only_from_gateway_on_the_app_port(preset: str, rendered_preset)
 def test_no_gateway_means_no_ingress_at_all(tmp_path) -> None:
     from tests.conftest import render
 
-    objects = load_objects(render(tmp_path / "app", {**load_preset("chat-litellm"), "gateway_ingress": False}))
+    answers = {**load_preset("chat-litellm"), "gateway_ingress": False}
+    objects = load_objects(render(tmp_path / "app", answers))
     policy = objects["CiliumNetworkPolicy"]["spec"]
     assert "ingress" not in policy and policy["enableDefaultDeny"]["ingress"] is True
 
@@ -265,7 +270,8 @@ def test_external_secrets_api_version_is_one_setting(tmp_path) -> None:
                "external_secrets_api_version": "external-secrets.io/v1"}
     app_dir = render(tmp_path / "app", answers)
     assert load_objects(app_dir)["ExternalSecret"]["apiVersion"] == "external-secrets.io/v1"
-    assert "external_secrets_api_version: external-secrets.io/v1" in (app_dir / ".copier-answers.yml").read_text()
+    recorded = (app_dir / ".copier-answers.yml").read_text()
+    assert "external_secrets_api_version: external-secrets.io/v1" in recorded
 
 
 # --- Hardening and labels --------------------------------------------------------------------------------
@@ -295,7 +301,8 @@ def test_hardening_baseline(preset: str, rendered_preset) -> None:
 @pytest.mark.parametrize("preset", PRESETS)
 def test_labels_consistent_and_selectors_match(preset: str, rendered_preset) -> None:
     objects, answers = app(rendered_preset, preset)
-    expected = dict(zip(LABEL_KEYS, (answers["app_name"], answers["app_name"], "ai-apps", "aiapp"), strict=True))
+    values = (answers["app_name"], answers["app_name"], "ai-apps", "aiapp")
+    expected = dict(zip(LABEL_KEYS, values, strict=True))
     for obj in objects.values():
         assert {key: obj["metadata"]["labels"][key] for key in LABEL_KEYS} == expected
     pod_labels = objects["Deployment"]["spec"]["template"]["metadata"]["labels"]
@@ -317,13 +324,15 @@ def test_app_agents_md_states_the_apps_facts(preset: str, rendered_preset) -> No
     if answers["serves_model"]:
         assert answers["model_name"] in text and answers["model_precision"] in text
         assert f"about {answers['model_memory_gib']} GiB" in text
-        assert f"{answers['model_pvc_size_gib']} GiB" in text and f"backup tier {answers['model_backup_tier']}" in text
+        assert f"{answers['model_pvc_size_gib']} GiB" in text
+        assert f"backup tier {answers['model_backup_tier']}" in text
     if answers["gpu"]:
         assert f"GPU: {answers['gpu_count']} x `nvidia.com/gpu`" in text
     if answers["vector_db"] == "qdrant":
         assert f"collection `{answers['qdrant_collection']}`" in text
     if answers["llm_providers"]:
         assert f"`{answers['litellm_key_item']}`" in text
-    assert f"kubectl get ciliumnetworkpolicy -n {answers['namespace']} {answers['app_name']}-network-policy" in text
+    policy = f"{answers['app_name']}-network-policy"
+    assert f"kubectl get ciliumnetworkpolicy -n {answers['namespace']} {policy}" in text
     assert "Never call LLM providers directly" in text
     assert ("Never request `gpu`" in text) == bool(answers["gpu"])

@@ -29,7 +29,7 @@ from tests.upgrade.scaffold import (
 )
 
 HERE = Path(__file__).resolve().parent / "upgrade"
-PRESETS = ("rag-cpu-qdrant",)
+PRESETS = ("inference-8b-fp16",)
 UPDATE = os.environ.get("AIAPP_UPDATE_SNAPSHOTS") == "1"
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from generator.cli import COMMANDS
 from generator.cli._common import friendly
 from generator.errors import UsageError
 
@@ -45,7 +46,7 @@ def _check_schema_version(k8s_version: str) -> None:
 def register(app: typer.Typer) -> None:
     """Add the command(s) of this module to the app."""
 
-    @app.command("check")
+    @app.command("check", short_help=COMMANDS["check"])
     @friendly
     def check(
         paths: Annotated[

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from generator.cli import COMMANDS
 from generator.cli._common import friendly
 
 NEW_HELP = """Create a new app: ask copier.yml's questions, then render it with Copier.
@@ -26,8 +27,8 @@ every answer is checked with copier.yml's rules before anything is written. DEST
 
 def register(app: typer.Typer) -> None:
     """Add `new` and `presets` to the app."""
-    app.command("new", help=NEW_HELP)(new)
-    app.command("presets")(presets)
+    app.command("new", help=NEW_HELP, short_help=COMMANDS["new"])(new)
+    app.command("presets", short_help=COMMANDS["presets"])(presets)
 
 
 @friendly
@@ -73,6 +74,16 @@ def new(
             ".aiapp.yml, or this checkout).",
         ),
     ] = None,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--vcs-ref",
+            metavar="REF",
+            envvar="AIAPP_TEMPLATE_REF",
+            help="Template version to render: a tag, branch or commit (default: the latest release tag; "
+            "HEAD renders the checkout as it is, uncommitted changes included).",
+        ),
+    ] = None,
 ) -> None:
     from generator.errors import AiappError
     from generator.wizard import NewOptions, run_new
@@ -87,6 +98,7 @@ def new(
         force=force,
         register=register_app,
         template=template,
+        vcs_ref=vcs_ref,
         interactive=not (defaults or preset or answers_file) and sys.stdin.isatty(),
     )
     try:

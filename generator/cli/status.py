@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from generator.cli import COMMANDS
 from generator.cli._common import friendly
 
 HELP = """Show the template version of every generated app under PATH... (default: .).
@@ -28,7 +29,7 @@ class Format(StrEnum):
 
 def register(app: typer.Typer) -> None:
     """Add `status` to the app."""
-    app.command("status", help=HELP)(status)
+    app.command("status", help=HELP, short_help=COMMANDS["status"])(status)
 
 
 @friendly

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from generator.cli import COMMANDS
 from generator.cli._common import friendly
 
 HELP = """Update every generated app under PATH... (default: .) to the latest template version.
@@ -19,7 +20,7 @@ Each app must be committed in git (Copier merges the update with its local edits
 
 def register(app: typer.Typer) -> None:
     """Add `update` to the app."""
-    app.command("update", help=HELP)(update)
+    app.command("update", help=HELP, short_help=COMMANDS["update"])(update)
 
 
 @friendly
