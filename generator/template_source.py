@@ -81,13 +81,17 @@ def resolve_template_source(explicit: str | None = None, *, dest: Path | None = 
     if setting is not None:
         return _checked(setting.value, base=setting.file.parent, origin=str(setting.file))
     root = bundled_template_dir()
-    if _is_git_root(root) and _unreachable_reason(root) is None:
+    # The checkout aiapp itself runs from lasts as long as aiapp does, wherever it is (CI clones into
+    # temporary directories too); only a copy inside an installed package is refused.
+    if _is_git_root(root) and not _PACKAGE_DIRS & set(root.resolve().parts):
         return str(root)
-    raise TemplateSourceError(
-        "No template source: aiapp runs from an installed package, and a copy inside it could not be "
-        "reached by a later `copier update`.",
-        hint=HOW_TO_SET,
+    where = (
+        "aiapp runs from an installed package, and a copy inside it could not be reached by a later "
+        "`copier update`"
+        if _PACKAGE_DIRS & set(root.resolve().parts)
+        else f"the template next to aiapp ({root}) is not a git repository, so Copier could record no version"
     )
+    raise TemplateSourceError(f"No template source: {where}.", hint=HOW_TO_SET)
 
 
 def find_setting(start: Path) -> Setting | None:
