@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 
@@ -70,11 +71,11 @@ def _tier_choices() -> tuple[str, ...]:
 
 
 @cache
-def cluster() -> Cluster:
-    """The constants of copier.yml, evaluated once per process."""
+def cluster(overrides: tuple[tuple[str, Any], ...] = ()) -> Cluster:
+    """The constants of copier.yml (with an app's own cluster answers, if any), evaluated once each."""
     from generator.questions import resolve
 
-    values = resolve({})
+    values = resolve(dict(overrides))
     tiers = _tier_choices()
     return Cluster(
         storage_class=values["storage_class"],
@@ -101,3 +102,44 @@ def cluster() -> Cluster:
         model_hub_names=tuple(values["model_hub_hosts"]["names"]),
         model_hub_patterns=tuple(values["model_hub_hosts"]["patterns"]),
     )
+
+
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+@cache
+def _directory_overrides(directory: Path) -> tuple[tuple[str, Any], ...]:
+    """The cluster answers recorded by the nearest generated app at or above `directory`."""
+    for candidate in (directory, *directory.parents):
+        answers_file = candidate / ANSWERS_FILE
+        if answers_file.is_file():
+            return _cluster_answers(answers_file)
+    return ()
+
+
+def _cluster_answers(answers_file: Path) -> tuple[tuple[str, Any], ...]:
+    """The cluster questions an app answered itself (`customize_cluster: true`); () for the others."""
+    import yaml
+
+    from generator.questions import load_questions
+
+    try:
+        answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ()
+    if not isinstance(answers, dict) or answers.get("customize_cluster") is not True:
+        return ()
+    names = {question.name for question in load_questions() if question.cluster}
+    return tuple(sorted((name, value) for name, value in answers.items() if name in names))
+
+
+def cluster_for(file: str) -> Cluster:
+    """The constants that apply to a manifest: those of the app it belongs to, else the standard ones.
+
+    An app rendered for another cluster (`customize_cluster: true`) records its storage class, secret
+    store, hosts and labels in its `.copier-answers.yml`; its manifests are checked against those.
+    """
+    if not file or file.startswith("<"):
+        return cluster()
+    return cluster(_directory_overrides(Path(file).absolute().parent))
+

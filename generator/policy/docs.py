@@ -23,7 +23,9 @@ _INTRO = """\
 
 Each rule enforces a rule of the AI applications patterns (`ai-apps-AGENTS.md`, quoted below) or keeps
 the check itself honest. Values such as `{storage_class}` and `{gpu_resource}` are the cluster constants of
-`copier.yml`, which the template and the checker share.
+`copier.yml`, which the template and the checker share. A generated app rendered for another cluster
+(`customize_cluster: true` in its `.copier-answers.yml`) is checked against its own recorded cluster
+answers instead.
 
 Exit codes: 0 when there is no error finding (warnings too with `--strict`), 1 otherwise, 2 for a usage
 error.

@@ -15,7 +15,7 @@ from functools import cache
 from itertools import repeat
 from typing import Any
 
-from generator.policy.cluster import cluster
+from generator.policy.cluster import cluster, cluster_for
 from generator.policy.facts import summarize
 from generator.policy.loader import Unit, discover, load
 from generator.policy.model import Finding, Hit, K8sObject, Severity, UnitResult, YamlPath
@@ -128,7 +128,7 @@ def _schema_findings(obj: K8sObject, options: Options, suppressed: frozenset[str
 
 def check_object(obj: K8sObject, options: Options, result: UnitResult) -> None:
     """Run the object's rules and record findings and its summary."""
-    facts = cluster()
+    facts = cluster_for(obj.origin.file)
     own = suppressions(obj.data)
     for rule_id, hit in own.problems:
         result.findings.append(finding(rule(rule_id), obj, hit))
