@@ -143,7 +143,7 @@ def report(questions: Sequence[Question], context: Mapping[str, Any]) -> list[st
     if not full.get(SERVES):
         return []
     weights, need = full[WEIGHTS], full[NEED]
-    overhead = round((need / weights - 1) * 100) if weights else 0
+    overhead = round(full["memory_overhead"] * 100)
     lines = [
         "Sizing (see docs/sizing.md)",
         f"  weights        {show(full[PARAMS])}B parameters x {show(full[BYTES])} bytes "
