@@ -118,9 +118,20 @@ def test_pvcs_proxmox_rwo_with_tier_on_pvc_and_pod(preset: str, rendered_preset)
         tiers = {claim["metadata"]["labels"]["backup.velero.io/backup-tier"] for claim in claims}
         pod_tier = template["metadata"]["labels"]["backup.velero.io/backup-tier"]
         assert pod_tier == ("GFS" if "GFS" in tiers else "Daily")
-        backed_up = template["metadata"]["annotations"]["backup.velero.io/backup-volumes"].split(",")
-        claimed = {v["name"] for v in pod_spec(objects)["volumes"] if "persistentVolumeClaim" in v}
-        assert set(backed_up) == claimed
+        # File-system backup: the PVC volumes of the pod's tier; every other volume excluded.
+        annotations = template["metadata"]["annotations"]
+        backed_up = set(annotations["backup.velero.io/backup-volumes"].split(","))
+        excluded = set(annotations["backup.velero.io/backup-volumes-excludes"].split(","))
+        tier_of = {claim["metadata"]["name"]: claim["metadata"]["labels"]["backup.velero.io/backup-tier"]
+                   for claim in claims}
+        volumes = pod_spec(objects)["volumes"]
+        claimed = {
+            volume["name"]: volume["persistentVolumeClaim"]["claimName"]
+            for volume in volumes if "persistentVolumeClaim" in volume
+        }
+        same_tier = {name for name, claim in claimed.items() if tier_of[claim] == pod_tier}
+        assert backed_up == same_tier and backed_up.isdisjoint(excluded)
+        assert backed_up | excluded == {v["name"] for v in volumes}
     else:
         assert "backup.velero.io/backup-tier" not in template["metadata"]["labels"]
 
@@ -188,7 +199,7 @@ def test_egress_is_exactly_what_the_answers_need(preset: str, rendered_preset) -
     assert peers == expected
     expected_hosts = {CLUSTER["providers"][name]["host"] for name in answers["direct_providers"]}
     if answers["model_predownload"]:
-        expected_hosts |= {"huggingface.co", "*.huggingface.co", "*.hf.co"}
+        expected_hosts |= {"huggingface.co", "*.huggingface.co", "*.hf.co", "*.xethub.hf.co"}
     assert fqdns == expected_hosts
 
 
@@ -196,10 +207,13 @@ def test_egress_is_exactly_what_the_answers_need(preset: str, rendered_preset) -
 def test_ingress_only_from_gateway_on_the_app_port(preset: str, rendered_preset) -> None:
     objects, answers = app(rendered_preset, preset)
     ingress = objects["CiliumNetworkPolicy"]["spec"].get("ingress", [])
-    assert ingress == [{
-        "fromEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "gateway"}}],
-        "toPorts": [{"ports": [{"port": str(answers["container_port"]), "protocol": "TCP"}]}],
-    }]
+    to_ports = [{"ports": [{"port": str(answers["container_port"]), "protocol": "TCP"}]}]
+    gateway = {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "gateway"}}
+    assert ingress == [
+        {"fromEndpoints": [gateway], "toPorts": to_ports},
+        # Cilium's own Gateway API Envoy: traffic carries the reserved `ingress` identity.
+        {"fromEntities": ["ingress"], "toPorts": to_ports},
+    ]
 
 
 def test_no_gateway_means_no_ingress_at_all(tmp_path) -> None:
@@ -260,7 +274,7 @@ def test_secrets_only_through_external_secret(preset: str, rendered_preset) -> N
     assert keys == {}
     for container in containers(objects):
         for env in container.get("env", []):
-            assert "value" not in env or env["name"] == "HF_HUB_OFFLINE", "no secret values inline"
+            assert "value" not in env or env["name"] in ("HF_HUB_OFFLINE", "NVIDIA_VISIBLE_DEVICES"), env
 
 
 def test_external_secrets_api_version_is_one_setting(tmp_path) -> None:
@@ -336,3 +350,29 @@ def test_app_agents_md_states_the_apps_facts(preset: str, rendered_preset) -> No
     assert f"kubectl get ciliumnetworkpolicy -n {answers['namespace']} {policy}" in text
     assert "Never call LLM providers directly" in text
     assert ("Never request `gpu`" in text) == bool(answers["gpu"])
+
+
+def test_vllm_presets_pass_their_server_arguments(rendered_preset) -> None:
+    objects, answers = app(rendered_preset, "inference-70b-int4")
+    args = pod_spec(objects)["containers"][0]["args"]
+    assert args[args.index("--tensor-parallel-size") + 1] == str(answers["gpu_count"]) == "2"
+    assert all(isinstance(arg, str) for arg in args)
+    assert "args" not in pod_spec(load_objects(rendered_preset("chat-litellm")))["containers"][0]
+
+
+def test_download_step_sees_no_gpu_and_buffers_in_memory(rendered_preset) -> None:
+    objects, _ = app(rendered_preset, "predownload-model")
+    download = pod_spec(objects)["initContainers"][0]
+    assert {"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"} in download["env"]
+    resources = download["resources"]
+    assert resources["requests"] == resources["limits"] == {"cpu": "1", "memory": "4Gi"}
+
+
+def test_gpu_runtime_class_is_one_cluster_setting(tmp_path) -> None:
+    from tests.conftest import render
+
+    answers = {**load_preset("inference-8b-fp16"), "customize_cluster": True, "gpu_runtime_class": "nvidia"}
+    spec = pod_spec(load_objects(render(tmp_path / "app", answers)))
+    assert spec["runtimeClassName"] == "nvidia"
+    standard = render(tmp_path / "std", load_preset("inference-8b-fp16"))
+    assert "runtimeClassName" not in pod_spec(load_objects(standard))
