@@ -127,6 +127,20 @@ def conflict_files(app_dir: Path) -> list[str]:
     return sorted(found)
 
 
+def unmerged_files(app_dir: Path) -> list[str]:
+    """Files of the app git holds as unmerged (Copier's record of a conflict), relative to the app.
+
+    Empty when the app is not in a git repository.
+    """
+    out = git("ls-files", "--unmerged", "-z", "--", ".", cwd=app_dir, check=False)
+    return sorted({entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry})
+
+
+def unresolved_conflicts(app_dir: Path) -> list[str]:
+    """What is left of an update's conflicts: files with markers, `.rej` files and unmerged files."""
+    return sorted({*conflict_files(app_dir), *unmerged_files(app_dir)})
+
+
 def _has_markers(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
@@ -199,7 +213,7 @@ class AppStatus:
 def app_status(app: App, repos: TemplateRepos) -> AppStatus:
     """The state of one app; never raises for a problem of that app (it becomes `unknown`)."""
     version = app.commit or ""
-    conflicts = tuple(conflict_files(app.path))
+    conflicts = tuple(unresolved_conflicts(app.path))
     if app.problem or app.src_path is None or app.commit is None:
         return AppStatus(app, version, "", State.UNKNOWN, conflicts, app.problem or "")
     try:

@@ -10,6 +10,7 @@ Copier records stays the real URL.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,8 +18,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import AiappError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 
 class GitError(AiappError):
@@ -99,6 +104,7 @@ class TemplateRepo:
     fetch_url: str | None = None  # set for a remote source, mirrored into git_dir
     _resolved: dict[str, str | None] = field(default_factory=dict)
     _targets: dict[str | None, Target] = field(default_factory=dict)
+    _configs: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def resolve(self, ref: str) -> str | None:
         """The commit of a tag, branch, hash or `git describe` string (Copier's `_commit`), or None."""
@@ -143,6 +149,66 @@ class TemplateRepo:
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether commit `older` is in the history of `newer`."""
         return git_ok("merge-base", "--is-ancestor", older, newer, cwd=self.git_dir)
+
+    def config(self, commit: str) -> dict[str, Any] | None:
+        """The template's copier.yml at `commit`, parsed; None when it is missing or not plain YAML.
+
+        Only settings that sit in copier.yml itself are seen: a file that pulls in others (`!include`)
+        counts as unknown (None), and callers then leave the decision to Copier.
+        """
+        if commit not in self._configs:
+            self._configs[commit] = self._load_config(commit)
+        return self._configs[commit]
+
+    def _load_config(self, commit: str) -> dict[str, Any] | None:
+        import yaml
+
+        unknown_tags: list[str] = []
+
+        class Loader(yaml.SafeLoader):
+            """Safe YAML that notes, instead of refusing, tags such as Copier's `!include`."""
+
+        def note(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> None:
+            unknown_tags.append(suffix)
+
+        Loader.add_multi_constructor("!", note)
+        for name in ("copier.yml", "copier.yaml"):
+            text = git("show", f"{commit}:{name}", cwd=self.git_dir, check=False)
+            if not text:
+                continue
+            try:
+                documents = list(yaml.load_all(text, Loader=Loader))
+            except yaml.YAMLError:
+                return None
+            if unknown_tags:
+                return None
+            merged: dict[str, Any] = {}
+            for document in documents:
+                if isinstance(document, dict):
+                    merged.update(document)
+            return merged
+        return None
+
+    def version(self, commit: str) -> Version | None:
+        """The PEP 440 version Copier gives the template at `commit` (None when it has no tag).
+
+        `git describe --tags`: `v0.2.0` is 0.2.0, `v0.2.0-3-gabc1234` is 0.2.0.post3.dev0+abc1234 (the
+        form Copier gets from dunamai); only a tag that is itself a version counts.
+        """
+        from packaging.version import InvalidVersion, Version
+
+        described = git("describe", "--tags", "--long", commit, cwd=self.git_dir, check=False).strip()
+        match = re.fullmatch(r"(?P<tag>.+)-(?P<count>\d+)-g(?P<hash>[0-9a-f]+)", described)
+        if match is None:
+            return None
+        count = int(match["count"])
+        try:
+            base = Version(match["tag"])
+        except InvalidVersion:
+            return None
+        if not count:
+            return base
+        return Version(f"{base.public}.post{count}.dev0+{match['hash']}")
 
 
 class TemplateRepos:

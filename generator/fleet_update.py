@@ -1,8 +1,9 @@
 """`aiapp update`: move every generated app under some paths to a template version, in one process.
 
-Per app: cheap checks first (version already current, uncommitted changes, unresolved conflicts) with
-git alone, then Copier's own `run_update` in-process for the apps that need it, so the merge is exactly
-Copier's (3-way, inline conflict markers) and a plain `copier update` keeps working on the same apps.
+Per app: cheap checks first with git alone (unresolved conflicts of the last update, version already
+current, uncommitted changes, `--set` names, migrations that need trust; a dry run stops here), then
+Copier's own `run_update` in-process for the apps that need it, so the merge is exactly Copier's (3-way,
+inline conflict markers) and a plain `copier update` keeps working on the same apps.
 What makes it fast is in fleet_git.py (each template fetched once) and fleet_speedups.py (each template
 version checked out, parsed and compiled once).
 
@@ -15,14 +16,24 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.errors import AiappError
-from generator.fleet import App, conflict_files, find_apps, load_app, short_list, uncommitted_files
+from generator.fleet import (
+    App,
+    conflict_files,
+    find_apps,
+    load_app,
+    short_list,
+    uncommitted_files,
+    unresolved_conflicts,
+)
 from generator.fleet_git import (
     GitError,
     Target,
@@ -34,11 +45,22 @@ from generator.fleet_git import (
 )
 from generator.template_source import ENV_TEMPLATE, SETTINGS_FILE, configured_sources, normalise_source
 
+if TYPE_CHECKING:
+    from packaging.version import Version
+
 EXIT_INTERRUPTED = 130
 TRUST_HINT = (
     f"the template runs migrations: pass --trust, or name it as the template of this GitOps repository "
     f"(`template:` in {SETTINGS_FILE}, or ${ENV_TEMPLATE}); see docs/updating.md"
 )
+CONFLICTS_HINT = (
+    "resolve the conflict markers (<<<<<<< before updating) in the listed files, `git add` them and "
+    "commit, then run aiapp update again"
+)
+# Copier's names of unsafe features, as the report says them.
+_FEATURES = {"jinja_extensions": "Jinja extensions", "migrations": "migrations", "tasks": "tasks"}
+# Copier's message for a question without a default and without an answer (`--defaults` mode).
+_REQUIRED = re.compile(r'Question "(?P<name>[^"]+)" is required')
 
 
 class Outcome(StrEnum):
@@ -47,6 +69,7 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     CURRENT = "current"
     WOULD_UPDATE = "would update"
+    WOULD_FAIL = "would fail"  # dry run: the update is known to fail (e.g. migrations without trust)
     CONFLICTS = "conflicts"
     FAILED = "failed"
 
@@ -75,6 +98,7 @@ class UpdateResult:
             Outcome.UPDATED: f"updated from {self.old} to {self.new}",
             Outcome.CURRENT: "already current",
             Outcome.WOULD_UPDATE: f"would update from {self.old} to {self.new}",
+            Outcome.WOULD_FAIL: f"would fail ({self.reason})",
             Outcome.CONFLICTS: f"conflicts ({short_list(self.files)})",
             Outcome.FAILED: f"failed ({self.reason})",
         }[self.outcome]
@@ -88,6 +112,8 @@ class UpdateOptions:
     vcs_ref: str | None = None
     dry_run: bool = False
     trust: bool = False
+    # `--set KEY=VALUE`: answers given to Copier for every app that is updated (typed by its question).
+    data: Mapping[str, str] = field(default_factory=dict)
 
 
 class Interrupted(AiappError):
@@ -101,6 +127,7 @@ class _Plan:
     app: App
     repo: TemplateRepo
     target: Target
+    trusted: bool
 
 
 def update_fleet(
@@ -135,10 +162,25 @@ def _failed(app: App, reason: str, hint: str = "") -> UpdateResult:
     return UpdateResult(app, Outcome.FAILED, reason=reason, hint=hint)
 
 
+def _blocked(app: App, options: UpdateOptions, reason: str, hint: str, old: str, new: str) -> UpdateResult:
+    """An update known to fail before Copier runs: `failed`, or `would fail` in a dry run."""
+    outcome = Outcome.WOULD_FAIL if options.dry_run else Outcome.FAILED
+    return UpdateResult(app, outcome, old=old, new=new, reason=reason, hint=hint)
+
+
 def _plan(app: App, repos: TemplateRepos, options: UpdateOptions) -> _Plan | UpdateResult:
     """The checks that need no Copier: an UpdateResult when the app is done or cannot be updated."""
     if app.problem or app.src_path is None or app.commit is None:
         return _failed(app, app.problem or "no template recorded")
+    # Before "already current": an app whose last update left conflicts is at the new version already.
+    conflicts = unresolved_conflicts(app.path)
+    if conflicts:
+        return _failed(
+            app,
+            f"unresolved conflicts in {short_list(conflicts)}; resolve them, commit, and run aiapp update "
+            "again",
+            CONFLICTS_HINT,
+        )
     try:
         repo = repos.get(app.src_path)
         target = repo.target(options.vcs_ref)
@@ -169,16 +211,112 @@ def _plan(app: App, repos: TemplateRepos, options: UpdateOptions) -> _Plan | Upd
             f"uncommitted changes in {short_list(dirty)}",
             "commit or stash the changes of the listed apps, then run aiapp update again",
         )
-    markers = conflict_files(app.path)
-    if markers:
-        return _failed(
+    unknown = _unknown_questions(repo, target, options.data)
+    if unknown:
+        return _blocked(
             app,
-            f"unresolved conflict markers in {short_list(markers)}",
-            "resolve the conflicts of the last update and commit, then run aiapp update again",
+            options,
+            f"--set {', '.join(unknown)}: not a question of the template at {target.describe} (unknown "
+            "or computed)",
+            "check the question names in the template's copier.yml (or CHANGELOG.md for renames)",
+            app.commit,
+            target.describe,
+        )
+    trusted = options.trust or normalise_source(app.src_path, app.path) in configured_sources(app.path)
+    features = [] if trusted else _unsafe_features(repo, commit, target.commit)
+    if features and not _copier_trusts(app.src_path):
+        return _blocked(
+            app,
+            options,
+            _trust_reason(features),
+            TRUST_HINT,
+            app.commit,
+            target.describe,
         )
     if options.dry_run:
         return UpdateResult(app, Outcome.WOULD_UPDATE, old=app.commit, new=target.describe)
-    return _Plan(app, repo, target)
+    return _Plan(app, repo, target, trusted)
+
+
+def _trust_reason(features: Sequence[str]) -> str:
+    return (
+        f"the template's {' and '.join(features)} need trust: pass --trust, or configure the template "
+        f"in {SETTINGS_FILE}"
+    )
+
+
+def _unknown_questions(repo: TemplateRepo, target: Target, data: Mapping[str, str]) -> list[str]:
+    """The `--set` keys that are not questions of the target version (none when copier.yml is unknown)."""
+    if not data:
+        return []
+    config = repo.config(target.commit)
+    if config is None:
+        return []
+    return [key for key in data if key.startswith("_") or not _is_question(config.get(key))]
+
+
+def _is_question(details: object) -> bool:
+    """A copier.yml entry a user answers: present, and not computed (`when: false`, as `aiapp new` says)."""
+    if details is None:
+        return False
+    return not (isinstance(details, dict) and details.get("when") is False)
+
+
+def _unsafe_features(repo: TemplateRepo, old: str, new: str) -> list[str]:
+    """What makes Copier refuse this update without trust, read from copier.yml of both versions.
+
+    Copier's own rule (`Worker._check_unsafe`): Jinja extensions or tasks in either version, or a
+    migration of the new version whose `version` is in (old, new] (a migration without `version` runs on
+    every update). Empty when a copier.yml cannot be read as plain YAML: Copier then decides.
+    """
+    old_config, new_config = repo.config(old), repo.config(new)
+    if old_config is None or new_config is None:
+        return []
+    features: set[str] = set()
+    for config in (old_config, new_config):
+        if config.get("_jinja_extensions"):
+            features.add(_FEATURES["jinja_extensions"])
+        if config.get("_tasks"):
+            features.add(_FEATURES["tasks"])
+    if _migrations_in_range(new_config.get("_migrations"), repo.version(old), repo.version(new)):
+        features.add(_FEATURES["migrations"])
+    return sorted(features)
+
+
+def _migrations_in_range(migrations: object, old: Version | None, new: Version | None) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    if not isinstance(migrations, list) or old is None or new is None:
+        return False
+    for migration in migrations:
+        if not isinstance(migration, dict):
+            return True  # a bare command: runs on every update
+        if any(key in migration for key in ("before", "after")) and not (
+            migration.get("before") or migration.get("after")
+        ):
+            continue  # the legacy format, without commands
+        if "version" not in migration:
+            return True
+        try:
+            version = Version(str(migration["version"]))
+        except InvalidVersion:
+            continue
+        if old < version <= new:
+            return True
+    return False
+
+
+def _copier_trusts(src: str) -> bool:
+    """Whether Copier's settings file trusts `src` (`trust:`); False when that cannot be read."""
+    try:
+        from copier import load_settings
+        from copier._settings import is_trusted_repository
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return is_trusted_repository(load_settings().trust, src)
+    except Exception:  # a private name moved, or the settings file is broken: not trusted
+        return False
 
 
 def _update(
@@ -189,7 +327,6 @@ def _update(
 
     app = plan.app
     assert app.src_path is not None and app.commit is not None
-    trusted = options.trust or normalise_source(app.src_path, app.path) in configured_sources(app.path)
     top = Path(git("rev-parse", "--show-toplevel", cwd=app.path).strip())
     try:
         with _quiet(), git_config_env(repos.git_config()):
@@ -198,9 +335,10 @@ def _update(
                 defaults=True,
                 overwrite=True,
                 quiet=True,
-                unsafe=trusted,
+                unsafe=plan.trusted,
                 vcs_ref=plan.target.ref,
                 conflict="inline",
+                data=dict(options.data),
             )
     except KeyboardInterrupt:
         _rollback(app.path)
@@ -223,8 +361,7 @@ def _update(
             old=app.commit,
             new=new,
             files=tuple(conflicts),
-            hint="resolve the conflict markers (<<<<<<< before updating) in the listed "
-            "files, `git add` them, review and commit",
+            hint=CONFLICTS_HINT,
         )
     return UpdateResult(app, Outcome.UPDATED, old=app.commit, new=new)
 
@@ -247,7 +384,9 @@ def _explain(error: Exception) -> tuple[str, str]:
     from plumbum import ProcessExecutionError
 
     if isinstance(error, UnsafeTemplateError):
-        return "the template's migrations need trust", TRUST_HINT
+        listed = re.search(r"unsafe features?: ([^.\n]+)", str(error))
+        features = [name.strip() for name in listed[1].split(",")] if listed else ["migrations"]
+        return _trust_reason([_FEATURES.get(name, name) for name in features]), TRUST_HINT
     if isinstance(error, TaskError):
         command = error.cmd if isinstance(error.cmd, str) else " ".join(map(str, error.cmd))
         return (
@@ -259,6 +398,14 @@ def _explain(error: Exception) -> tuple[str, str]:
         git_says = lines[-1].removeprefix("fatal: ").strip() if lines else "a git command failed"
         return git_says, ""
     text = " ".join(str(error).split()) or type(error).__name__
+    required = _REQUIRED.search(text)
+    if required:
+        name = required["name"]
+        return (
+            f'question "{name}" has no answer and no default',
+            f"answer it: aiapp update --set {name}=VALUE (its help is in the template's copier.yml; "
+            "the value is typed like the question)",
+        )
     return text, ""
 
 

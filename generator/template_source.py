@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,7 @@ def find_setting(start: Path) -> Setting | None:
                 f"{path} cannot be read: {' '.join(str(error).split())}",
                 hint=f"it must be YAML with `{SETTINGS_KEY}: URL`",
             ) from None
+        _warn_unknown_keys(path, data)
         value = data.get(SETTINGS_KEY) if isinstance(data, dict) else None
         if value is None:
             continue
@@ -124,6 +126,29 @@ def find_setting(start: Path) -> Setting | None:
             )
         return Setting(value=value.strip(), file=path)
     return None
+
+
+# Settings files already warned about in this process: `aiapp update` reads the file once per app.
+_warned: set[Path] = set()
+
+
+def _warn_unknown_keys(path: Path, data: object) -> None:
+    """One line on stderr for a settings file with keys aiapp does not know (a typo of `template`).
+
+    A warning, not an error: a newer aiapp may add keys, and an older one (in CI, say) must keep working
+    with the file. The file is still searched for `template:`, and parents are searched when it has none.
+    """
+    if data is None or path in _warned:
+        return
+    if isinstance(data, dict):
+        unknown = [str(key) for key in data if key != SETTINGS_KEY]
+        if not unknown:
+            return
+        problem = f"unknown key{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} ignored"
+    else:
+        problem = "not a mapping, ignored"
+    _warned.add(path)
+    print(f"warning: {path}: {problem} (the known key is {SETTINGS_KEY!r})", file=sys.stderr)
 
 
 def configured_sources(dest: Path) -> set[str]:

@@ -141,6 +141,30 @@ def test_bad_settings_file_is_a_clear_error(tmp_path: Path) -> None:
         ts.resolve_template_source(None, dest=tmp_path)
 
 
+def test_unknown_settings_keys_are_warned_about_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], allow_temp: None
+) -> None:
+    """A misspelt `template:` is not silently ignored: one warning line names the file, the key and the
+    known key; the file still counts as having no setting, so the search goes on."""
+    parent = init_repo(tmp_path / "parent-template")
+    (tmp_path / ".aiapp.yml").write_text("template: parent-template\n", encoding="utf-8")
+    gitops = tmp_path / "gitops"
+    gitops.mkdir()
+    settings = gitops / ".aiapp.yml"
+    settings.write_text("templ: https://git.example.com/aiapp.git\n", encoding="utf-8")
+    monkeypatch.setattr(ts, "_warned", set(), raising=False)
+
+    assert ts.resolve_template_source(None, dest=gitops) == str(parent)
+    ts.configured_sources(gitops)
+    warned = capsys.readouterr().err.splitlines()
+    assert warned == [f"warning: {settings}: unknown key 'templ' ignored (the known key is 'template')"]
+
+    settings.write_text("template: https://git.example.com/aiapp.git\nrefs: main\n", encoding="utf-8")
+    monkeypatch.setattr(ts, "_warned", set(), raising=False)
+    assert ts.resolve_template_source(None, dest=gitops) == "https://git.example.com/aiapp.git"
+    assert "unknown key 'refs' ignored" in capsys.readouterr().err
+
+
 def test_configured_sources_are_what_update_trusts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".aiapp.yml").write_text("template: https://git.example.com/aiapp.git/\n", encoding="utf-8")
     monkeypatch.setenv(ts.ENV_TEMPLATE, str(tmp_path / "env-template"))

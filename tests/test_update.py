@@ -21,6 +21,7 @@ from tests.upgrade.scaffold import (
     git,
     gitops_repo,
     new_app,
+    new_questions,
     pattern_change,
     release,
     status,
@@ -135,6 +136,42 @@ def test_conflicting_edit_gives_markers_a_conflict_line_and_exit_1(
     assert "conflicts" in checked.stdout
 
 
+def test_an_app_with_unresolved_conflicts_is_not_reported_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an update with conflicts the app is at the new version already: the next run must still say
+    that it needs work (exit 1) while markers or Copier's unmerged entries are left, as status does."""
+    tpl = template_repo(tmp_path / "tpl")
+    repo = gitops_repo(tmp_path / "gitops", (("apps/team-chat", "chat-litellm"),), str(tpl))
+    policy = repo / "apps/team-chat/ciliumnetworkpolicy.yaml"
+    edit(policy, DNS_TCP, DNS_TCP.replace('"53"', '"5353"'))
+    commit(repo, "team-chat: DNS on 5353")
+    release(tpl, "v0.2.0", pattern_change)
+    assert aiapp(repo, monkeypatch, "update").exit_code == 1
+    blocked = [
+        "apps/team-chat: failed (unresolved conflicts in ciliumnetworkpolicy.yaml; resolve them, commit, "
+        "and run aiapp update again)"
+    ]
+
+    again = aiapp(repo, monkeypatch, "update")
+    assert again.exit_code == 1
+    assert again.stdout.splitlines() == blocked
+    assert "hint: resolve the conflict markers" in again.stderr
+    assert aiapp(repo, monkeypatch, "update", "--dry-run").stdout.splitlines() == blocked
+
+    # Markers gone, but not `git add`ed: git still holds the file as unmerged.
+    text = policy.read_text(encoding="utf-8")
+    start, end = text.index(MARKER), text.index(">>>>>>> after updating\n") + len(">>>>>>> after updating\n")
+    policy.write_text(text[:start] + text[end:], encoding="utf-8")
+    assert aiapp(repo, monkeypatch, "update").stdout.splitlines() == blocked
+    assert "conflicts (ciliumnetworkpolicy.yaml)" in aiapp(repo, monkeypatch, "status").stdout
+
+    commit(repo, "team-chat: resolve the DNS conflict")
+    done = aiapp(repo, monkeypatch, "update")
+    assert done.exit_code == 0
+    assert done.stdout.splitlines() == ["apps/team-chat: already current"]
+
+
 def test_dry_run_reports_and_changes_nothing(
     fleet: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -151,6 +188,56 @@ def test_dry_run_reports_and_changes_nothing(
     ]
     assert status(repo) == ""
     assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_set_answers_a_new_question_the_failure_hint_names(
+    fleet: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release adds `team` without a default: the update fails with a hint naming `--set team=VALUE`
+    (the app restored); with `--set` every app gets the answer, typed by Copier like its question."""
+    tpl, repo = fleet
+    release(tpl, "v0.2.0", new_questions)
+
+    failed = aiapp(repo, monkeypatch, "update", "apps/rag-api")
+    assert failed.exit_code == 1
+    assert failed.stdout.splitlines() == [
+        'apps/rag-api: failed (question "team" has no answer and no default)'
+    ]
+    assert "hint: answer it: aiapp update --set team=VALUE" in failed.stderr
+    assert status(repo) == ""
+
+    typo = aiapp(repo, monkeypatch, "update", "--set", "teem=search", "--dry-run")
+    assert typo.exit_code == 1
+    assert typo.stdout.splitlines()[0] == (
+        "apps/rag-api: would fail (--set teem: not a question of the template at v0.2.0 (unknown or "
+        "computed))"
+    )
+    computed = aiapp(repo, monkeypatch, "update", "--set", "providers={}", "--dry-run", "apps/rag-api")
+    assert "would fail (--set providers: not a question" in computed.stdout
+    bad = aiapp(repo, monkeypatch, "update", "--set", "team")
+    assert bad.exit_code == 2
+    assert "--set expects key=value" in bad.stderr
+
+    result = aiapp(repo, monkeypatch, "update", "--set", "team=search", "--set", "team_size=3")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "apps/rag-api: updated from v0.1.0 to v0.2.0",
+        "apps/team-chat: updated from v0.1.0 to v0.2.0",
+    ]
+    for folder, _ in APPS:
+        recorded = answers(repo / folder)
+        assert recorded["team"] == "search"
+        assert recorded["team_size"] == 3  # an int: Copier typed the string like the question
+
+
+def test_help_names_arguments_without_python_types(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for command in ("update", "status"):
+        result = aiapp(tmp_path, monkeypatch, command, "--help")
+        assert result.exit_code == 0
+        assert "[PATH]..." in result.stdout
+        assert "list[" not in result.stdout and "<" not in result.stdout, result.stdout
+    assert "--set KEY=VALUE" in aiapp(tmp_path, monkeypatch, "update", "--help").stdout
+    assert "--format table|json" in aiapp(tmp_path, monkeypatch, "status", "--help").stdout
 
 
 def test_dirty_app_fails_with_the_files_and_the_others_update(
@@ -296,10 +383,11 @@ def test_committed_conflict_markers_block_the_next_update(
     release(tpl, "v0.2.0", pattern_change)
     result = aiapp(repo, monkeypatch, "update")
     assert result.exit_code == 1
-    assert (
-        result.stdout.splitlines()[0] == "apps/rag-api: failed (unresolved conflict markers in service.yaml)"
+    assert result.stdout.splitlines()[0] == (
+        "apps/rag-api: failed (unresolved conflicts in service.yaml; resolve them, commit, and run aiapp "
+        "update again)"
     )
-    assert "hint: resolve the conflicts of the last update" in result.stderr
+    assert "hint: resolve the conflict markers" in result.stderr
 
 
 def test_a_copier_failure_restores_the_app_and_the_run_goes_on(

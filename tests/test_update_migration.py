@@ -72,13 +72,23 @@ def assert_migrated(app: Path) -> None:
     assert "qdrant" in (app / "configmap.yaml").read_text(encoding="utf-8").lower()
 
 
+NEEDS_TRUST = "the template's migrations need trust: pass --trust, or configure the template in .aiapp.yml"
+
+
 def test_untrusted_template_is_refused_then_trust_flag_migrates(
     old_app: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, repo = old_app
+    code, out, err = update(repo, monkeypatch, "--dry-run")
+    assert code == 1
+    assert out.splitlines() == [f"apps/rag-api: would fail ({NEEDS_TRUST})"]
+    assert "hint: the template runs migrations: pass --trust" in err
+    code, out, _ = update(repo, monkeypatch, "--dry-run", "--trust")
+    assert (code, out.splitlines()) == (0, ["apps/rag-api: would update from v0.0.1 to v0.1.0"])
+
     code, out, err = update(repo, monkeypatch)
     assert code == 1
-    assert out.splitlines() == ["apps/rag-api: failed (the template's migrations need trust)"]
+    assert out.splitlines() == [f"apps/rag-api: failed ({NEEDS_TRUST})"]
     assert "hint: the template runs migrations: pass --trust" in err
     assert status(repo) == ""  # nothing half-done
 
@@ -94,6 +104,8 @@ def test_the_configured_template_is_trusted(
     tpl, repo = old_app
     (repo / ".aiapp.yml").write_text(f"template: {tpl}\n", encoding="utf-8")
     commit(repo, "configure the template")
+    code, out, _ = update(repo, monkeypatch, "--dry-run")
+    assert (code, out.splitlines()) == (0, ["apps/rag-api: would update from v0.0.1 to v0.1.0"])
     code, out, _ = update(repo, monkeypatch)
     assert code == 0, out
     assert out.splitlines() == ["apps/rag-api: updated from v0.0.1 to v0.1.0"]

@@ -14,6 +14,8 @@ from generator.cli._common import friendly
 
 HELP = """Show the template version of every generated app under PATH... (default: .).
 
+PATH: directories to search; apps are found by their .copier-answers.yml.
+
 States: current, behind (a newer release exists), ahead (past the latest release), conflicts (conflict
 markers left by an update), unknown (the template or the app's version cannot be found).
 With --check, exit 1 when any app is behind, has conflicts or is unknown (for CI).
@@ -36,16 +38,16 @@ def register(app: typer.Typer) -> None:
 def status(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(
-            help="Directories to search for apps (default: the current directory).",
-            metavar="PATH",
-            show_default=False,
-        ),
+        # Hidden from the argument list, which would print the Python type (`<list[Path]>`): the help
+        # text above says what PATH is.
+        typer.Argument(metavar="PATH", show_default=False, hidden=True),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 when any app is behind, has conflicts or is unknown.")
     ] = False,
-    output: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    output: Annotated[
+        Format, typer.Option("--format", metavar="table|json", help="Output format.")
+    ] = Format.TABLE,
 ) -> None:
     from generator.fleet import fleet_status
 

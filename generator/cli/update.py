@@ -12,9 +12,10 @@ from generator.cli._common import friendly
 
 HELP = """Update every generated app under PATH... (default: .) to the latest template version.
 
-Apps are found by their .copier-answers.yml. Prints one line per app: `updated from X to Y`,
-`already current`, `conflicts (files)` or `failed (why)`; exits 1 when any app has conflicts or failed.
-Each app must be committed in git (Copier merges the update with its local edits, 3-way).
+PATH: directories to search; apps are found by their .copier-answers.yml. Prints one line per app:
+`updated from X to Y`, `already current`, `conflicts (files)` or `failed (why)`; exits 1 when any app
+has conflicts or failed. Each app must be committed in git (Copier merges the update with its local
+edits, 3-way).
 """
 
 
@@ -27,19 +28,27 @@ def register(app: typer.Typer) -> None:
 def update(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(
-            help="Directories to search for apps (default: the current directory).",
-            metavar="PATH",
-            show_default=False,
-        ),
+        # Hidden from the argument list, which would print the Python type (`<list[Path]>`): the help
+        # text above says what PATH is.
+        typer.Argument(metavar="PATH", show_default=False, hidden=True),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Report what would be updated (from → to); change nothing.")
+        bool,
+        typer.Option("--dry-run", help="Report what would be updated (from → to) or fail; change nothing."),
     ] = False,
     vcs_ref: Annotated[
         str | None,
         typer.Option(
             "--vcs-ref", metavar="REF", help="Template version (tag, branch or commit; default: latest tag)."
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Answer a question for every app that is updated (repeatable; typed like the "
+            "question): a new question without a default, or a new value for an existing one.",
         ),
     ] = None,
     trust: Annotated[
@@ -51,9 +60,14 @@ def update(
 ) -> None:
     from generator.fleet_update import Outcome, UpdateOptions, update_fleet
 
+    data: dict[str, str] = {}
+    if sets:
+        from generator.answers import parse_sets
+
+        data = parse_sets(sets)
     results = update_fleet(
         paths or [Path(".")],
-        UpdateOptions(vcs_ref=vcs_ref, dry_run=dry_run, trust=trust),
+        UpdateOptions(vcs_ref=vcs_ref, dry_run=dry_run, trust=trust, data=data),
         report=lambda result: typer.echo(result.line),
     )
     counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}

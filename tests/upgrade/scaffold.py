@@ -131,6 +131,24 @@ def pattern_change(repo: Path) -> None:
     edit(repo / "template/ciliumnetworkpolicy.yaml.jinja", DNS_TCP, "")
 
 
+NEW_QUESTIONS = """
+team:
+  type: str
+  help: The team that owns the app (new, without a default).
+
+team_size:
+  type: int
+  default: 1
+  help: People in that team.
+"""
+
+
+def new_questions(repo: Path) -> None:
+    """A release that adds a question without a default (`team`) and a typed one with a default."""
+    with (repo / "copier.yml").open("a", encoding="utf-8") as handle:
+        handle.write(NEW_QUESTIONS)
+
+
 def new_app(dest: Path, preset: str, src: str, **sets: str) -> Path:
     """`aiapp new --preset PRESET --template SRC --set KEY=VALUE ... DEST`, in-process, as a user runs it.
 
