@@ -69,7 +69,11 @@ def test_warnings_pass_unless_strict() -> None:
         (("--jobs", "-1", "."), "--jobs must be 0"),
         (
             ("--k8s-version", "1.10", "."),
-            "--k8s-version 1.10: kubernetes-validate has no schemas for Kubernetes 1.10",
+            "--k8s-version 1.10: kubernetes-validate has no schemas for Kubernetes 1.10 (supported: 1.",
+        ),
+        (
+            ("--k8s-version", "9.99", "."),
+            "--k8s-version 9.99: kubernetes-validate has no schemas for Kubernetes 9.99 (supported: 1.",
         ),
     ],
 )
@@ -77,6 +81,25 @@ def test_usage_errors_exit_2_with_one_line(args: tuple[str, ...], message: str) 
     result = aiapp(*args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_the_newest_shipped_kubernetes_version_is_accepted() -> None:
+    from kubernetes_validate.utils import latest_version
+
+    newest = ".".join(latest_version().split(".")[:2])
+    result = aiapp("--k8s-version", newest, str(GOOD_APP))
+    assert result.exit_code in (0, 1), result.stderr
+    assert "supported:" not in result.stderr
+
+
+def test_help_names_values_not_python_types() -> None:
+    result = CliRunner().invoke(cli, ["check", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for internal in ("<str>", "<int>", "<list", "[paths]"):
+        assert internal not in result.stdout
+    for metavar in ("[PATH]...", "-f, --format FORMAT", "-j, --jobs N", "--k8s-version VERSION"):
+        assert metavar in result.stdout
+    assert "PATH...: YAML files and directories" in result.stdout
 
 
 def test_unknown_option_is_a_usage_error() -> None:

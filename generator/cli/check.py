@@ -32,15 +32,30 @@ def _list_rules(output_format: str) -> None:
     typer.echo(text, nl=not text.endswith("\n"))
 
 
-def _check_schema_version(k8s_version: str) -> None:
-    """A version kubernetes-validate has no schemas for is a usage error, not a finding per object."""
-    from generator.schemas import SchemaValidator
+def _minor(version: str) -> tuple[int, int]:
+    """`1.32.4` → (1, 32)."""
+    major, minor = version.lstrip("v").split(".")[:2]
+    return int(major), int(minor)
 
-    probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}
-    try:
-        SchemaValidator(k8s_version=k8s_version).validate(probe)
-    except ValueError as error:
-        raise UsageError(f"--k8s-version {k8s_version}: {error}") from None
+
+def _check_schema_version(k8s_version: str) -> None:
+    """A version outside the schemas kubernetes-validate ships is a usage error, not a finding per object.
+
+    An older version has no schemas at all; a newer one would silently be validated against the newest
+    schemas, which know nothing of the fields that version added or removed.
+    """
+    from kubernetes_validate.utils import all_versions
+
+    shipped = sorted({_minor(version) for version in all_versions()})
+    if not shipped:
+        raise UsageError("--k8s-version: kubernetes-validate ships no schemas; reinstall it")
+    oldest, newest = shipped[0], shipped[-1]
+    supported = f"{oldest[0]}.{oldest[1]} to {newest[0]}.{newest[1]}"
+    if not oldest <= _minor(k8s_version) <= newest:
+        raise UsageError(
+            f"--k8s-version {k8s_version}: kubernetes-validate has no schemas for Kubernetes {k8s_version} "
+            f"(supported: {supported})"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -51,16 +66,16 @@ def register(app: typer.Typer) -> None:
     def check(
         paths: Annotated[
             list[str] | None,
-            typer.Argument(
-                help="YAML files and directories (recursive; kustomization directories are built).",
-                show_default=False,
-            ),
+            # Described in the docstring: typer 0.29 prints an argument's Python type (`<list[str]>`) next
+            # to its name in the Arguments section, whatever its metavar.
+            typer.Argument(metavar="PATH", hidden=True, show_default=False),
         ] = None,
         output_format: Annotated[
             str,
             typer.Option(
                 "--format",
                 "-f",
+                metavar="FORMAT",
                 help="text, json, sarif or github (with --list-rules: text, json, markdown).",
             ),
         ] = "text",
@@ -75,6 +90,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--k8s-version",
+                metavar="VERSION",
                 help="Kubernetes version of the core schemas (default 1.32); implies --schemas.",
             ),
         ] = None,
@@ -82,6 +98,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--schema-location",
+                metavar="LOCATION",
                 help="CRD schemas: a directory or a kubeconform-style URL template (default "
                 "$AIAPP_SCHEMA_LOCATION); implies --schemas.",
             ),
@@ -93,11 +110,17 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         jobs: Annotated[
-            int, typer.Option("--jobs", "-j", help="Worker processes for large trees (0: one per CPU).")
+            int,
+            typer.Option(
+                "--jobs", "-j", metavar="N", help="Worker processes for large trees (0: one per CPU)."
+            ),
         ] = 0,
         list_rules: Annotated[bool, typer.Option("--list-rules", help="Print the rules and exit.")] = False,
     ) -> None:
-        """Check manifests against the AI apps house rules (and schemas); exit 1 on errors."""
+        """Check manifests against the AI apps house rules (and schemas); exit 1 on errors.
+
+        PATH...: YAML files and directories (recursive; kustomization directories are built).
+        """
         if list_rules:
             _list_rules(output_format)
             return

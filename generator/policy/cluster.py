@@ -6,6 +6,7 @@ template always agree on the storage class, the secret store, the shared service
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ class Cluster:
     backup_tiers: tuple[str, ...]
     critical_tier: str
     gateway_namespace: str
+    gateway_entities: tuple[str, ...]
     kube_dns_namespace: str
     kube_dns_app: str
     qdrant_service: str
@@ -44,6 +46,7 @@ class Cluster:
         """The constants by name, for formatting fix hints and rule documentation."""
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         values["backup_tiers"] = ", ".join(self.backup_tiers)
+        values["gateway_entities"] = ", ".join(self.gateway_entities)
         values["providers"] = ", ".join(host for _, host in self.providers)
         values["model_hub_names"] = ", ".join(self.model_hub_names)
         values["model_hub_patterns"] = ", ".join(self.model_hub_patterns)
@@ -71,11 +74,11 @@ def _tier_choices() -> tuple[str, ...]:
 
 
 @cache
-def cluster(overrides: tuple[tuple[str, Any], ...] = ()) -> Cluster:
-    """The constants of copier.yml (with an app's own cluster answers, if any), evaluated once each."""
+def cluster(overrides: tuple[tuple[str, str], ...] = ()) -> Cluster:
+    """The constants of copier.yml, with an app's own cluster answers (JSON values) if any; cached."""
     from generator.questions import resolve
 
-    values = resolve(dict(overrides))
+    values = resolve({name: json.loads(value) for name, value in overrides})
     tiers = _tier_choices()
     return Cluster(
         storage_class=values["storage_class"],
@@ -86,6 +89,7 @@ def cluster(overrides: tuple[tuple[str, Any], ...] = ()) -> Cluster:
         backup_tiers=tiers,
         critical_tier=values["model_backup_tier"],
         gateway_namespace=values["gateway_namespace"],
+        gateway_entities=tuple(values["gateway_entities"]),
         kube_dns_namespace=values["kube_dns"]["namespace"],
         kube_dns_app=values["kube_dns"]["k8s_app"],
         qdrant_service=values["qdrant_service"],
@@ -108,7 +112,7 @@ ANSWERS_FILE = ".copier-answers.yml"
 
 
 @cache
-def _directory_overrides(directory: Path) -> tuple[tuple[str, Any], ...]:
+def _directory_overrides(directory: Path) -> tuple[tuple[str, str], ...]:
     """The cluster answers recorded by the nearest generated app at or above `directory`."""
     for candidate in (directory, *directory.parents):
         answers_file = candidate / ANSWERS_FILE
@@ -117,7 +121,7 @@ def _directory_overrides(directory: Path) -> tuple[tuple[str, Any], ...]:
     return ()
 
 
-def _cluster_answers(answers_file: Path) -> tuple[tuple[str, Any], ...]:
+def _cluster_answers(answers_file: Path) -> tuple[tuple[str, str], ...]:
     """The cluster questions an app answered itself (`customize_cluster: true`); () for the others."""
     import yaml
 
@@ -130,7 +134,7 @@ def _cluster_answers(answers_file: Path) -> tuple[tuple[str, Any], ...]:
     if not isinstance(answers, dict) or answers.get("customize_cluster") is not True:
         return ()
     names = {question.name for question in load_questions() if question.cluster}
-    return tuple(sorted((name, value) for name, value in answers.items() if name in names))
+    return tuple(sorted((name, json.dumps(value)) for name, value in answers.items() if name in names))
 
 
 def cluster_for(file: str) -> Cluster:

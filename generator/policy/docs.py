@@ -44,7 +44,7 @@ metadata:
 ```
 
 A suppression without a reason is not honoured and is reported (AIA006); an unknown or
-unsuppressible rule is a warning (AIA007). Input rules (AIA001-AIA007) cannot be suppressed. A
+unsuppressible rule is a warning (AIA007). Input rules (AIA001-AIA008) cannot be suppressed. A
 suppression covers only the object that carries it: for a workload, the Deployment (or StatefulSet, ...)
 itself, not its pod template.
 
@@ -66,11 +66,25 @@ itself, not its pod template.
 
 `aiapp check PATH...` reads YAML files, directories (recursively; hidden entries, `.copier-answers.yml`
 and Helm charts are skipped) and kustomization directories, which are built with `kustomize build` or
-`kubectl kustomize` when either is installed (findings point back at the source file and line) and
-otherwise read as plain files with a warning. All inputs of one run form one set: AIA601 (network policy
-coverage) and AIA205 (pod backup tier) look across objects, so check an app's whole directory or the
-repository, not a single file. Documents without `apiVersion` and `kind` (values files, other tools'
-configuration) and kustomize's own files are not objects and are skipped.
+`kubectl kustomize` when either is installed and otherwise read as plain files with a warning. All inputs
+of one run form one set: AIA601 (network policy coverage) and AIA205 (pod backup tier) look across
+objects, so check an app's whole directory or the repository, not a single file. Documents without
+`apiVersion` and `kind` (values files, other tools' configuration) and kustomize's own files are not
+objects and are skipped.
+
+Every YAML file under the paths is checked once:
+
+- A kustomization that another kustomization of the run includes (a base, an app listed by
+  `apps/kustomization.yaml`) is checked through that build only; one that nothing includes is built on
+  its own.
+- A file that no build reads (not in `resources`, nor a patch or generator input) is checked as written,
+  and AIA008 says that it is not deployed with its kustomization.
+- Findings on built objects point back at the source file and line. When the built value differs from
+  the one on that line, the message says so: it names the kustomization that patched it, or points at
+  the patch itself when the value is written there. Objects of `configMapGenerator` and
+  `secretGenerator` point at their entry in the kustomization (at the literal, for a literal's value).
+- Merge conflict markers (`<<<<<<<`, `>>>>>>>`) in any file are reported at their line (AIA002), before a
+  kustomization that reads the file is built.
 
 ## Rules at a glance
 

@@ -19,6 +19,7 @@ from generator.policy.cluster import cluster, cluster_for
 from generator.policy.facts import summarize
 from generator.policy.loader import Unit, discover, load
 from generator.policy.model import Finding, Hit, K8sObject, Severity, UnitResult, YamlPath
+from generator.policy.provenance import place
 from generator.policy.registry import Rule, rule, rules, rules_by_kind
 from generator.policy.suppress import suppressions
 from generator.policy.yamlio import locate
@@ -59,15 +60,8 @@ class Report:
 
 
 def finding(item: Rule, obj: K8sObject, hit: Hit) -> Finding:
-    return Finding(
-        item.id,
-        item.severity,
-        hit.message,
-        obj.origin.file,
-        locate(obj.origin, hit.path, hit.offset),
-        obj.ref,
-        item.fix_hint,
-    )
+    file, line, message = place(obj, hit)
+    return Finding(item.id, item.severity, message, file, line, obj.ref, item.fix_hint)
 
 
 @cache

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import yaml
 
 from generator.policy.k8s import mapping, sequence
 from generator.policy.model import Origin
+from generator.policy.yamlio import parse_documents
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 BUILD_TIMEOUT_SECONDS = 300
@@ -83,49 +85,192 @@ def _local(entry: Any) -> bool:
     return isinstance(entry, str) and "://" not in entry and not entry.startswith(("git@", "github.com/"))
 
 
-def source_files(directory: Path, seen: set[Path] | None = None) -> list[Path]:
-    """The local manifest files a kustomization includes (resources, bases, components), recursively."""
-    seen = set() if seen is None else seen
-    directory = directory.resolve()
-    if directory in seen:
-        return []
-    seen.add(directory)
-    kfile = kustomization_file(directory)
-    if kfile is None:
-        return []
+# Kustomization fields that change the built objects: a built value that differs from its source line was
+# set by one of them.
+MODIFYING_FIELDS = (
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "images",
+    "replicas",
+    "replacements",
+    "transformers",
+    "configMapGenerator",
+    "secretGenerator",
+    "generators",
+)
+GENERATORS = (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret"))
+
+
+@dataclass
+class Tree:
+    """What a kustomization reads, found without building it: its own files and those of its bases.
+
+    Paths are strings, with the directories of kustomizations resolved (symlinks followed). `resources`
+    are the manifest files whose objects the build prints; `consumed` is every local file the build reads
+    (resources, kustomization files, patches, generator inputs, configurations); `patch_files` are the
+    patch and transformer files, each with the kustomization file that names it.
+    """
+
+    root: str
+    kustomizations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    consumed: set[str] = field(default_factory=set)
+    dirs: set[str] = field(default_factory=set)
+    chart_homes: set[str] = field(default_factory=set)
+    patch_files: dict[str, str] = field(default_factory=dict)
+    # Kustomization directories whose file does not parse (a conflict marker, a typo).
+    unreadable: set[str] = field(default_factory=set)
+
+    @property
+    def modifiers(self) -> list[str]:
+        """The kustomization files that patch, transform or generate (nearest the root first)."""
+        return [kfile for kfile, data in self.kustomizations if any(data.get(f) for f in MODIFYING_FIELDS)]
+
+
+def read_kustomization(kfile: str) -> dict[str, Any] | None:
+    """A kustomization file as a mapping (None when it cannot be read or parsed); read once per version."""
     try:
-        data = yaml.safe_load(kfile.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []
-    files: list[Path] = []
-    for field in ("resources", "bases", "components"):
-        for entry in sequence(mapping(data).get(field)):
-            if not _local(entry):
+        info = os.stat(kfile)
+    except OSError:
+        return None
+    return _read_kustomization(kfile, info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _read_kustomization(kfile: str, mtime: int, size: int) -> dict[str, Any] | None:
+    try:
+        with open(kfile, encoding="utf-8") as handle:
+            documents = parse_documents(handle.read())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        return None
+    data = documents[0] if len(documents) == 1 else None
+    return data if isinstance(data, dict) else None
+
+
+def tree(directory: str | Path) -> Tree:
+    """The files a kustomization directory includes, recursively (remote bases are not followed)."""
+    found = Tree(os.path.realpath(directory))
+    _collect(found.root, found, True, set())
+    return found
+
+
+def _kind(path: str) -> int:
+    """stat's file type bits of a path (0 when it does not exist)."""
+    try:
+        return stat.S_IFMT(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return 0
+
+
+def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None:
+    if directory in seen:
+        return
+    seen.add(directory)
+    kpath = kustomization_file(Path(directory))
+    if kpath is None:
+        return
+    kfile = os.path.join(directory, kpath.name)
+    data = read_kustomization(kfile)
+    if data is None:
+        found.unreadable.add(directory)
+        data = {}
+    found.dirs.add(directory)
+    found.consumed.add(kfile)
+    found.kustomizations.append((kfile, data))
+
+    def local(entry: Any) -> str | None:
+        if not _local(entry) or "\n" in entry:
+            return None
+        return os.path.normpath(os.path.join(directory, entry))
+
+    def read(entry: Any, patch: bool = False) -> None:
+        target = local(entry)
+        if target is not None and _kind(target) == stat.S_IFREG:
+            found.consumed.add(target)
+            if patch:
+                found.patch_files.setdefault(target, kfile)
+
+    for name in ("resources", "bases", "components"):
+        for entry in sequence(data.get(name)):
+            target = local(entry)
+            kind = _kind(target) if target is not None else 0
+            if target is None or not kind:
                 continue
-            target = (directory / entry).resolve()
-            if target.is_dir():
-                files.extend(source_files(target, seen))
-            elif target.is_file():
-                files.append(target)
-    return files
+            if kind == stat.S_IFDIR:
+                _collect(os.path.realpath(target), found, objects, seen)
+            elif kind == stat.S_IFREG:
+                found.consumed.add(target)
+                if objects:
+                    found.resources.append(target)
+    for entry in sequence(data.get("patchesStrategicMerge")):
+        read(entry, patch=True)
+    for name in ("patches", "patchesJson6902", "replacements"):
+        for entry in sequence(data.get(name)):
+            read(mapping(entry).get("path"), patch=name != "replacements")
+    for name in ("transformers", "generators", "validators"):
+        for entry in sequence(data.get(name)):
+            target = local(entry)
+            if target is not None and _kind(target) == stat.S_IFDIR:
+                _collect(os.path.realpath(target), found, False, seen)
+            else:
+                read(entry, patch=name == "transformers")
+    for name, _ in GENERATORS:
+        for entry in sequence(data.get(name)):
+            generator = mapping(entry)
+            for source in sequence(generator.get("files")):
+                if isinstance(source, str):
+                    read(source.rpartition("=")[2])
+            for source in [*sequence(generator.get("envs")), generator.get("env")]:
+                read(source)
+    for name in ("configurations", "crds"):
+        for entry in sequence(data.get(name)):
+            read(entry)
+    read(mapping(data.get("openapi")).get("path"))
+    if data.get("helmCharts"):
+        home = local(mapping(data.get("helmGlobals")).get("chartHome") or "charts")
+        if home is not None:
+            found.chart_homes.add(home)
+        for chart in sequence(data.get("helmCharts")):
+            read(mapping(chart).get("valuesFile"))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a built object was written: a document of a resource file, or a generator entry."""
+
+    origin: Origin
+    data: dict[str, Any]
+    generated: bool = False
 
 
 class SourceIndex:
-    """Finds the source document of a built object by kind and name (name prefixes and suffixes allowed)."""
+    """Finds the source of a built object by kind and name (name prefixes and hash suffixes allowed)."""
 
     def __init__(self) -> None:
-        self._exact: dict[tuple[str, str], Origin] = {}
-        self._by_kind: dict[str, list[tuple[str, Origin]]] = {}
+        self._exact: dict[tuple[str, str], Source] = {}
+        self._by_kind: dict[str, list[tuple[str, Source]]] = {}
 
-    def add(self, kind: str, name: str, origin: Origin) -> None:
-        self._exact.setdefault((kind, name), origin)
-        self._by_kind.setdefault(kind, []).append((name, origin))
+    def add(self, kind: str, name: str, source: Source) -> None:
+        self._exact.setdefault((kind, name), source)
+        self._by_kind.setdefault(kind, []).append((name, source))
 
-    def find(self, kind: str, name: str) -> Origin | None:
+    def add_generators(self, kfile: str, data: dict[str, Any]) -> None:
+        """The objects of configMapGenerator and secretGenerator entries, at their entry."""
+        for name, kind in GENERATORS:
+            for position, entry in enumerate(sequence(data.get(name))):
+                generated = mapping(entry).get("name")
+                if generated:
+                    origin = Origin(kfile, 0, (name, position))
+                    self._by_kind.setdefault(kind, []).append((str(generated), Source(origin, entry, True)))
+
+    def find(self, kind: str, name: str) -> Source | None:
         exact = self._exact.get((kind, name))
         if exact is not None:
             return exact
         candidates = [
-            (len(source), origin) for source, origin in self._by_kind.get(kind, []) if source in name
+            (len(source), found.generated, found)
+            for source, found in self._by_kind.get(kind, [])
+            if source in name
         ]
-        return max(candidates, key=lambda item: item[0])[1] if candidates else None
+        return max(candidates, key=lambda item: item[:2])[2] if candidates else None

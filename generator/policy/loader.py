@@ -15,7 +15,8 @@ import yaml
 
 from generator.policy import kustomize
 from generator.policy.k8s import KUSTOMIZE_API, mapping
-from generator.policy.model import Finding, K8sObject, Origin
+from generator.policy.model import Build, Finding, K8sObject, Origin
+from generator.policy.paths import shown
 from generator.policy.registry import rule
 from generator.policy.yamlio import DuplicateKeyError, document_line, parse_documents
 
@@ -33,6 +34,8 @@ class Unit:
     path: str
     namespace: str | None = None
     reason: str = "no such file or directory"
+    # For a file inside a kustomization directory that no build of the run includes: that kustomization.
+    unbuilt: str | None = None
 
 
 @dataclass
@@ -42,6 +45,20 @@ class Discovery:
     units: list[Unit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plain_kustomizations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Walk:
+    """Everything under the given paths, before deciding what is built and what is read as it is."""
+
+    # Kustomization directories, outermost first.
+    kustomizations: list[Path] = field(default_factory=list)
+    # Those not inside another one (for the note when they cannot be built).
+    outermost: list[Path] = field(default_factory=list)
+    # (file, default namespace, the nearest kustomization directory at or above it, if any).
+    files: list[tuple[str, str | None, Path | None]] = field(default_factory=list)
+    charts: list[Path] = field(default_factory=list)
+    missing: list[Unit] = field(default_factory=list)
 
 
 def input_finding(rule_id: str, file: str, line: int, message: str) -> Finding:
@@ -54,37 +71,25 @@ def _kustomization_namespace(directory: Path) -> str | None:
     kfile = kustomize.kustomization_file(directory)
     if kfile is None:
         return None
-    try:
-        data = yaml.load(
-            kfile.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
-    namespace = mapping(data).get("namespace")
+    namespace = mapping(kustomize.read_kustomization(str(kfile))).get("namespace")
     return str(namespace) if namespace else None
 
 
-def _walk(
-    directory: Path, namespace: str | None, build: bool, found: Discovery, inside: bool = False
-) -> None:
+def _walk(directory: Path, namespace: str | None, enclosing: Path | None, found: _Walk) -> None:
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError as error:
-        found.units.append(Unit("missing", str(directory), reason=error.strerror or str(error)))
+        found.missing.append(Unit("missing", str(directory), reason=error.strerror or str(error)))
         return
     names = {entry.name for entry in entries}
     if any(name in names for name in kustomize.KUSTOMIZATION_FILES):
-        if build:
-            found.units.append(Unit("kustomization", str(directory)))
-            return
-        if not inside:
-            found.plain_kustomizations.append(str(directory))
-        inside = True
+        found.kustomizations.append(directory)
+        if enclosing is None:
+            found.outermost.append(directory)
+        enclosing = directory
         namespace = _kustomization_namespace(directory) or namespace
     if HELM_CHART_FILE in names:
-        found.notes.append(
-            f"skipped Helm chart {directory}: check its rendered output (`helm template`) instead"
-        )
+        found.charts.append(directory)
         return
     subdirectories = []
     for entry in entries:
@@ -93,29 +98,104 @@ def _walk(
         if entry.is_dir(follow_symlinks=False):
             subdirectories.append(Path(entry.path))
         elif entry.name.endswith(YAML_SUFFIXES) and entry.name not in kustomize.KUSTOMIZATION_FILES:
-            found.units.append(Unit("file", entry.path, namespace))
+            found.files.append((entry.path, namespace, enclosing))
     for subdirectory in subdirectories:
-        _walk(subdirectory, namespace, build, found, inside)
+        _walk(subdirectory, namespace, enclosing, found)
+
+
+@dataclass
+class _Builds:
+    """The kustomizations to build (those no other one includes) and every file their builds read."""
+
+    roots: list[str] = field(default_factory=list)
+    consumed: set[str] = field(default_factory=set)
+    chart_homes: set[str] = field(default_factory=set)
+    # Kustomization directories whose file does not parse: what they include is unknown.
+    unreadable: set[str] = field(default_factory=set)
+
+    def covers(self, path: str) -> bool:
+        """Whether a build reads the file (or it lies in a Helm chart home a build renders)."""
+        return path in self.consumed or any(path.startswith(home + os.sep) for home in self.chart_homes)
+
+
+def _plan_builds(directories: list[Path]) -> _Builds:
+    """Build each kustomization that no other kustomization of the run includes: a child listed by its
+    parent is checked through the parent's build, once; one that nothing lists is built on its own.
+
+    Directories come outermost first, so a parent's tree is read before its children, which it covers.
+    """
+    trees: dict[str, tuple[Path, kustomize.Tree]] = {}
+    covered: set[str] = set()
+    for directory in directories:
+        real = os.path.realpath(directory)
+        if real not in covered:
+            found = kustomize.tree(real)
+            trees[real] = (directory, found)
+            covered |= found.dirs
+    included = {child for _, found in trees.values() for child in found.dirs if child != found.root}
+    plan = _Builds()
+    for root, (directory, found) in trees.items():
+        if root in included:
+            continue
+        plan.roots.append(str(directory))
+        plan.consumed |= found.consumed
+        plan.chart_homes |= found.chart_homes
+        plan.unreadable |= found.unreadable
+    return plan
+
+
+def _real_file(file: str, directories: dict[str, str]) -> str:
+    """The file's path with its directory resolved (as the kustomize trees name files)."""
+    directory, name = os.path.split(file)
+    if directory not in directories:
+        directories[directory] = os.path.realpath(directory)
+    return os.path.join(directories[directory], name)
 
 
 def discover(paths: Sequence[str], build: bool) -> Discovery:
     """The units for the given paths: files as given, directories recursively (hidden entries skipped).
 
-    A directory with a kustomization is built as one unit when `build` is true and a kustomize tool is
-    installed; otherwise its files are read as they are, with its `namespace:` as the default namespace.
+    With `build` and a kustomize tool installed, each outermost kustomization is built as one unit, and
+    every other YAML file under the paths that no build reads is still read as it is (a Secret left
+    beside a kustomization leaks whether or not it is deployed), marked as outside any build. Otherwise
+    all files are read as they are, with a kustomization's `namespace:` as their default namespace.
     """
-    found = Discovery()
-    can_build = build and kustomize.tool() is not None
+    walk = _Walk()
     for raw in paths:
         path = Path(raw).absolute()
         if path.is_dir():
-            _walk(path, None, can_build, found)
+            _walk(path, None, None, walk)
         elif path.exists() or path.is_symlink():
             if path.name != ANSWERS_FILE:
-                found.units.append(Unit("file", str(path), _kustomization_namespace(path.parent)))
+                walk.files.append((str(path), _kustomization_namespace(path.parent), None))
         else:
-            found.units.append(Unit("missing", str(path)))
+            walk.missing.append(Unit("missing", str(path)))
+    found = Discovery()
+    can_build = build and kustomize.tool() is not None
+    plan = _plan_builds(walk.kustomizations) if can_build else _Builds()
+    found.units.extend(Unit("kustomization", root) for root in plan.roots)
+    kustomization_files: dict[Path, str | None] = {}
+    directories: dict[str, str] = {}
+    for file, namespace, enclosing in walk.files:
+        if plan.consumed and plan.covers(_real_file(file, directories)):
+            continue
+        unbuilt = None
+        if can_build and enclosing is not None:
+            if enclosing not in kustomization_files:
+                readable = os.path.realpath(enclosing) not in plan.unreadable
+                kfile = kustomize.kustomization_file(enclosing)
+                kustomization_files[enclosing] = str(kfile) if readable and kfile else None
+            unbuilt = kustomization_files[enclosing]
+        found.units.append(Unit("file", file, namespace, unbuilt=unbuilt))
+    found.units.extend(walk.missing)
     found.units = list(dict.fromkeys(found.units))  # a path given twice (or inside a given directory)
+    for chart in dict.fromkeys(walk.charts):
+        if not plan.covers(os.path.join(os.path.realpath(chart), "")):
+            found.notes.append(
+                f"skipped Helm chart {chart}: check its rendered output (`helm template`) instead"
+            )
+    if not can_build:
+        found.plain_kustomizations = [str(directory) for directory in dict.fromkeys(walk.outermost)]
     if found.plain_kustomizations and build:
         count = len(found.plain_kustomizations)
         found.notes.append(
@@ -142,7 +222,54 @@ def load(unit: Unit) -> Loaded:
         return Loaded(findings=[input_finding("AIA001", unit.path, 1, message)])
     if unit.kind == "kustomization":
         return _load_kustomization(Path(unit.path))
-    return _load_file(unit.path, unit.namespace)
+    loaded = _load_file(unit.path, unit.namespace)
+    if unit.unbuilt is not None and loaded.objects:
+        message = (
+            f"not part of any kustomize build: {shown(unit.unbuilt)} does not include this file (directly "
+            "or through a base), so it is not deployed with it; its objects were checked as written"
+        )
+        loaded.findings.append(input_finding("AIA008", unit.path, 1, message))
+    return loaded
+
+
+def conflicts(text: str) -> list[tuple[int, int | None]]:
+    """(line of `<<<<<<<`, line of `>>>>>>>` or None) of each unresolved merge conflict in a text.
+
+    git, `copier update` and `aiapp update` write the markers at the start of a line; `=======` alone is
+    not taken for one (a heading underline in a block scalar looks the same).
+    """
+    if "<<<<<<<" not in text and ">>>>>>>" not in text:
+        return []
+    found: list[tuple[int, int | None]] = []
+    start: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        marker = line[:7]
+        if marker not in ("<<<<<<<", ">>>>>>>") or line[7:8] not in ("", " "):
+            continue
+        if marker == "<<<<<<<":
+            if start is not None:
+                found.append((start, None))
+            start = number
+        else:
+            found.append((start or number, number))
+            start = None
+    if start is not None:
+        found.append((start, None))
+    return found
+
+
+def conflict_findings(text: str, file: str) -> list[Finding]:
+    """AIA002 at each unresolved merge conflict of a file."""
+    findings = []
+    for first, last in conflicts(text):
+        if last is None:
+            where = "`<<<<<<<` without a closing `>>>>>>>`"
+        elif last == first:
+            where = "`>>>>>>>` without an opening `<<<<<<<`"
+        else:
+            where = f"`<<<<<<<` here, `>>>>>>>` at line {last}"
+        findings.append(input_finding("AIA002", file, first, f"unresolved merge conflict marker: {where}"))
+    return findings
 
 
 def _read_text(file: str) -> tuple[str | None, Finding | None]:
@@ -225,8 +352,13 @@ def _namespace(doc: dict[str, Any], default: str | None) -> str | None:
 def _load_file(file: str, namespace: str | None) -> Loaded:
     loaded = Loaded(files=1)
     text, problem = _read_text(file)
-    if problem is None and text is not None and not text.strip():
-        problem = input_finding("AIA004", file, 1, "empty file: no YAML documents")
+    if problem is None and text is not None:
+        markers = conflict_findings(text, file)
+        if markers:
+            loaded.findings.extend(markers)
+            return loaded
+        if not text.strip():
+            problem = input_finding("AIA004", file, 1, "empty file: no YAML documents")
     docs: list[Any] | None = None
     if problem is None and text is not None:
         docs, problem = _parse(text, file)
@@ -248,26 +380,53 @@ def _load_file(file: str, namespace: str | None) -> Loaded:
     return loaded
 
 
-def _source_index(directory: Path) -> tuple[kustomize.SourceIndex, int]:
-    """The source objects of a kustomization by kind and name, and the number of source files."""
+def _source_index(found: kustomize.Tree, texts: dict[str, str]) -> kustomize.SourceIndex:
+    """The source objects of a kustomization by kind and name, and its generated objects."""
     index = kustomize.SourceIndex()
-    files = kustomize.source_files(directory)
-    for file in files:
-        text, problem = _read_text(str(file))
-        if problem is not None or text is None:
+    for file in found.resources:
+        text = texts.get(file)
+        if text is None:
             continue
-        docs, problem = _parse(text, str(file))
-        for position, doc, _ in _object_documents(docs or [], str(file)):
+        docs, _ = _parse(text, file)
+        for position, doc, _ in _object_documents(docs or [], file):
             if doc is not None:
-                for item, origin in _expand(doc, Origin(str(file), position)):
+                for item, origin in _expand(doc, Origin(file, position)):
                     name = mapping(item.get("metadata")).get("name")
-                    index.add(str(item.get("kind")), str(name), origin)
-    return index, len(files)
+                    index.add(str(item.get("kind")), str(name), kustomize.Source(origin, item))
+    for kfile, data in found.kustomizations:
+        index.add_generators(kfile, data)
+    return index
+
+
+def _read_sources(found: kustomize.Tree) -> tuple[dict[str, str], list[Finding]]:
+    """The text of every file the build reads, and AIA002 for each merge conflict left in one.
+
+    Conflict markers are looked for first: kustomize would fail on them with a raw YAML error.
+    """
+    texts: dict[str, str] = {}
+    findings: list[Finding] = []
+    for file in sorted(found.consumed):
+        text, problem = _read_text(file)
+        if problem is None and text is not None:
+            texts[file] = text
+            findings.extend(conflict_findings(text, file))
+    return texts, findings
+
+
+def _build_context(found: kustomize.Tree, kfile: str) -> Build:
+    modifiers = found.modifiers
+    patch_files = [*found.patch_files.items(), *((path, path) for path in modifiers)]
+    return Build(kfile, tuple(modifiers), tuple(patch_files))
 
 
 def _load_kustomization(directory: Path) -> Loaded:
     kfile = str(kustomize.kustomization_file(directory) or directory)
     loaded = Loaded(files=1)
+    found = kustomize.tree(directory)
+    texts, markers = _read_sources(found)
+    if markers:
+        loaded.findings.extend(markers)
+        return loaded
     result = kustomize.build(directory)
     if result.error is not None:
         loaded.findings.append(input_finding("AIA005", kfile, 1, f"kustomize build failed: {result.error}"))
@@ -277,14 +436,19 @@ def _load_kustomization(directory: Path) -> Loaded:
     except (yaml.YAMLError, RecursionError) as error:
         loaded.findings.append(input_finding("AIA005", kfile, 1, f"kustomize printed invalid YAML: {error}"))
         return loaded
-    index, sources = _source_index(directory)
-    loaded.files += sources
+    index = _source_index(found, texts)
+    loaded.files += len(found.resources)
+    build = _build_context(found, kfile)
     fallback = Origin(kfile, None, (), 1)
     for doc in docs:
         if not isinstance(doc, dict) or not doc.get("kind"):
             continue
         name = str(mapping(doc.get("metadata")).get("name", ""))
-        origin = index.find(str(doc["kind"]), name) or fallback
-        source_dir = os.path.dirname(origin.file) if origin is not fallback else str(directory)
-        loaded.objects.append(K8sObject(doc, origin, _namespace(doc, None), source_dir))
+        source = index.find(str(doc["kind"]), name)
+        origin = source.origin if source is not None else fallback
+        source_dir = os.path.dirname(origin.file) if source is not None else str(directory)
+        obj = K8sObject(doc, origin, _namespace(doc, None), source_dir, build)
+        if source is not None:
+            obj.source, obj.generated = source.data, source.generated
+        loaded.objects.append(obj)
     return loaded

@@ -39,6 +39,18 @@ class Origin:
     line: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Build:
+    """The kustomize build an object came out of, to tell a value set by a patch from its source line."""
+
+    kustomization: str
+    # The kustomization files of the build that patch, transform or generate (nearest the root first).
+    modifiers: tuple[str, ...]
+    # Files a patched value may be written in (patches, transformer configs, the modifiers themselves),
+    # each with the kustomization file that names it.
+    patch_files: tuple[tuple[str, str], ...]
+
+
 @dataclass(slots=True)
 class K8sObject:
     """One Kubernetes object and where it came from."""
@@ -47,6 +59,10 @@ class K8sObject:
     origin: Origin
     namespace: str | None
     directory: str
+    # For a built object: the build, and the source document (or generator entry) it was made from.
+    build: Build | None = None
+    source: dict[str, Any] | None = None
+    generated: bool = False
     kind: str = field(init=False)
     # Values derived once and shared by the rules (the pod template, for instance).
     memo: dict[str, Any] = field(init=False, repr=False, compare=False)

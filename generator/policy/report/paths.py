@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
+from generator.policy.paths import shown
 
-def shown(file: str) -> str:
-    """A path relative to the working directory when the file is below it, else absolute."""
-    try:
-        relative = os.path.relpath(file)
-    except ValueError:
-        return file
-    return file if relative.startswith("..") else relative
+__all__ = ["repository_root", "repository_uri", "shown"]
 
 
 @cache

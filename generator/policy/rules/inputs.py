@@ -32,8 +32,10 @@ INVALID_YAML = define(
     section=None,
     quote=None,
     why="kubectl and Argo CD/Flux refuse a file that does not parse, including one that repeats a key "
-    "in a mapping.",
-    fix="Fix the YAML syntax at the reported line (indentation, quoting, a repeated key).",
+    "in a mapping or still holds the merge conflict markers (`<<<<<<<`, `=======`, `>>>>>>>`) that git, "
+    "`copier update` or `aiapp update` leave. Markers are reported before a kustomization is built.",
+    fix="Fix the YAML syntax at the reported line (indentation, quoting, a repeated key); for a merge "
+    "conflict, keep the right side and delete the marker lines.",
     suppressible=False,
 )
 NOT_AN_OBJECT = define(
@@ -96,8 +98,24 @@ UNKNOWN_SUPPRESSION = define(
     family="input",
     section=None,
     quote=None,
-    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA007) cannot be suppressed.",
+    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA008) cannot be suppressed.",
     fix="Use a rule id or slug listed in docs/rules.md (`aiapp check --list-rules`).",
+    suppressible=False,
+)
+NOT_IN_BUILD = define(
+    id="AIA008",
+    slug="not-in-kustomize-build",
+    title="Files under a kustomization are part of its build",
+    severity=WARNING,
+    family="input",
+    section=None,
+    quote=None,
+    why="A kustomization directory is deployed through its build, so a manifest under it that no build "
+    "of the run includes (not in `resources`, directly or through a base) is not deployed: a leftover or "
+    "a forgotten entry. It is still checked as written (a Secret with data in the repository leaks either "
+    "way). Reported for files that hold Kubernetes objects; a kustomization that nothing includes is "
+    "built on its own instead.",
+    fix="List the file (or its directory) in `resources` of the kustomization, or delete it.",
     suppressible=False,
 )
 SCHEMA_VIOLATION = define(

@@ -184,9 +184,10 @@ def _describe(value: Any) -> str:
     "        k8s:io.kubernetes.pod.namespace: gateway",
     why="Apps are reached through the gateway only; any other ingress peer (another namespace, an "
     "entity such as world or cluster, a CIDR, or a rule without a peer, which allows every source) opens "
-    "the app beyond it. Shared services that apps call (Qdrant, LiteLLM) suppress this rule with a reason.",
+    "the app beyond it. The gateway's own entities ({gateway_entities}: Cilium's Gateway API Envoy) are "
+    "the gateway too. Shared services that apps call (Qdrant, LiteLLM) suppress this rule with a reason.",
     fix="Allow ingress only `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
-    '"{gateway_namespace}"}}}}]`; remove other peers.',
+    '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`); remove other peers.',
     kinds=sorted(NETWORK_POLICY_KINDS),
 )
 def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -198,6 +199,9 @@ def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
             path = (*base, "ingress", index)
             others = [key for key in rule if str(key).startswith("from") and key != "fromEndpoints"]
             for key in others:
+                entities = set(map(str, sequence(rule[key])))
+                if key == "fromEntities" and entities <= set(cluster.gateway_entities):
+                    continue
                 yield Hit(
                     (*path, key), f"ingress {key} [{_describe(rule[key])}]: only the gateway may reach apps"
                 )
