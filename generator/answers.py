@@ -62,6 +62,25 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def show_as(question: Question, value: Any) -> str:
+    """A value as it is typed at the question's prompt: YAML questions in YAML flow style (`[a, b]`)."""
+    if question.type not in ("yaml", "json") or question.multiselect:
+        return show(value)
+    if question.type == "json":
+        import json
+
+        return json.dumps(value)
+    import yaml
+
+    text: str = yaml.safe_dump(value, default_flow_style=True, width=1_000_000, allow_unicode=True)
+    return text.removesuffix("\n").removesuffix("\n...").strip()
+
+
+def unused_note(question: Question, source: str) -> str:
+    """The note for a given answer whose question is not asked (its condition is false)."""
+    return f"{question.name} ({source}) is not used: it applies only when {condition(question)}"
+
+
 def settable(questions: Sequence[Question]) -> list[str]:
     """Names a user may answer: every question except the computed ones."""
     return [question.name for question in questions if not question.computed]
@@ -102,8 +121,13 @@ def gather(
     preset_name: str | None = None,
     answers_file: Path | None = None,
     sets: Sequence[str] = (),
+    template: str | None = None,
 ) -> Given:
-    """Merge the answers given up front, lowest precedence first: preset < answers file < --set."""
+    """Merge the answers given up front, lowest precedence first: preset < answers file < --set.
+
+    `questions` are those of the template version that will be rendered (`template` names it, `SRC at
+    REF`): a key it does not know is refused, rather than silently dropped by Copier.
+    """
     by_name = {question.name: question for question in questions}
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if preset is not None:
@@ -116,8 +140,9 @@ def gather(
         for key, raw in data.items():
             question = by_name.get(key)
             if question is None:
+                version = f": the template {template} does not ask it" if template else ""
                 raise UsageError(
-                    f"unknown question {key!r} (from {source})",
+                    f"unknown question {key!r} (from {source}){version}",
                     hint=f"known questions: {', '.join(settable(questions))}",
                 )
             if question.computed:
@@ -179,7 +204,7 @@ def resolve_given(
             value = given.values[name]
             source = given.sources[name]
             if not is_on:
-                notes.append(f"{name} ({source}) is not used: it applies only when {condition(question)}")
+                notes.append(unused_note(question, source))
         elif is_on:
             value = safe_default(question, context)
             source = "default"

@@ -9,17 +9,19 @@ The prompts go through a small `Prompter` protocol so tests can drive the logic 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from generator import sizing
-from generator.answers import Given, Resolution, invalid, one_line, safe_default, show
+from generator.answers import Given, Resolution, invalid, one_line, safe_default, show_as, unused_note
 from generator.questions import Question, cast, check, default_for, is_asked, reevaluate
 
 # "Change the model or GPU answers" asks again from this question to gpu_memory_gib.
 REWIND_TO = "model_name"
 REWIND = "rewind"
-ExtraRule = Callable[[str, Any], "str | None"]
+# extra(name, value, answers so far): a reason to refuse the answer that copier.yml does not know.
+ExtraRule = Callable[[str, Any, Mapping[str, Any]], "str | None"]
 
 
 class Prompter(Protocol):
@@ -67,12 +69,45 @@ class TerminalPrompter:
         options = [
             self._q.Choice(title=label, value=value, checked=value in default) for label, value in choices
         ]
-        return list(
-            self._ask(self._q.checkbox(message, options, instruction="(space to select, enter to confirm)"))
-        )
+        with _echo_selections():
+            question = self._q.checkbox(message, options, instruction="(space to select, enter to confirm)")
+        return list(self._ask(question))
 
     def say(self, text: str = "") -> None:
         print(text, flush=True)
+
+
+@contextmanager
+def _echo_selections() -> Iterator[None]:
+    """Make an answered questionary checkbox show the selected labels ("OpenAI, Anthropic"), not its own
+    "done (2 selections)".
+
+    questionary has no option for it: the prompt line of the checkbox being built is wrapped while it is
+    built (and only then). If questionary changes how it builds the layout, its own text is shown.
+    """
+    from questionary.prompts import common
+
+    build = common.create_inquirer_layout
+
+    def layout(ic: Any, get_prompt_tokens: Callable[[], list[tuple[str, str]]], **kwargs: Any) -> Any:
+        def tokens() -> list[tuple[str, str]]:
+            shown = get_prompt_tokens()
+            if not getattr(ic, "is_answered", False):
+                return shown
+            try:
+                labels = [str(choice.title) for choice in ic.get_selected_values()]
+            except Exception:  # a questionary that works differently: keep its own text
+                return shown
+            kept = [token for token in shown if token[0] != "class:answer"]
+            return [*kept, ("class:answer", ", ".join(labels) or "(none)")]
+
+        return build(ic, tokens, **kwargs)
+
+    common.create_inquirer_layout = layout
+    try:
+        yield
+    finally:
+        common.create_inquirer_layout = build
 
 
 def _problem(
@@ -87,7 +122,7 @@ def _problem(
     if rule and question.name == sizing.FIT and sizing.fit_problem(questions, value, context):
         return None
     if rule is None and extra is not None:
-        rule = extra(question.name, value)
+        rule = extra(question.name, value, context)
     return one_line(rule) if rule else None
 
 
@@ -99,8 +134,13 @@ def ask(
     prompter: Prompter,
     extra: ExtraRule | None = None,
 ) -> Any:
-    """Ask one question until the answer keeps its rule; the refused text is offered again to edit."""
+    """Ask one question until the answer keeps its rule; the refused text is offered again to edit.
+
+    A text prompt shows the default as it would be typed (a YAML question's list as `[a, b]`) and parses
+    the answer like the question's type (YAML for a YAML question).
+    """
     message = question.help or question.name
+    typed: str | None = None  # the refused text, offered again as it was typed
     while True:
         if question.multiselect:
             value: Any = prompter.checkbox(message, question.choices or (), default or [])
@@ -109,12 +149,12 @@ def ask(
         elif question.type == "bool":
             value = prompter.confirm(message, bool(default))
         else:
-            raw = prompter.text(message, "" if default is None else show(default))
+            shown = typed if typed is not None else "" if default is None else show_as(question, default)
+            typed = prompter.text(message, shown)
             try:
-                value = cast(question, raw)
+                value = cast(question, typed)
             except ValueError as error:
-                prompter.say(f"  ✗ {error}")
-                default = raw
+                prompter.say(f"  ✗ {one_line(str(error))}")
                 continue
         rule = _problem(questions, question, value, context, extra)
         if rule is None:
@@ -159,6 +199,9 @@ def _after(
         prompter.say()
         for line in sizing.report(questions, context):
             prompter.say(line)
+        note = sizing.tensor_parallel_note(context)
+        if note:
+            prompter.say(f"  note: {note}")
         prompter.say()
     return None
 
@@ -199,10 +242,11 @@ def interview(
         if name in given.values and name not in again:
             value = given.values[name]
             rule = _problem(qs, question, value, context, extra)
+            source, text = given.sources[name], show_as(question, value)
             if rule is None:
-                prompter.say(f"  {question.help or name}: {show(value)} (from {given.sources[name]})")
+                prompter.say(f"  {question.help or name}: {text} (from {source})")
             else:
-                prompter.say(f"  ✗ {name} = {show(value)!r} (from {given.sources[name]}): {rule}")
+                prompter.say(f"  ✗ {name} = {text!r} (from {source}): {rule}")
                 value = ask(qs, question, value, context, prompter, extra)
         else:
             default = previous[name] if name in previous else safe_default(question, context)
@@ -222,4 +266,10 @@ def interview(
             previous.update(step)
             _after(qs, question, context, prompter)
     final = [name for name in asked if is_asked(qs[index[name]], context)]
-    return Resolution(context=context, asked=final, given=dict(given.values))
+    # Given answers to questions that are not asked have no effect: say so, as a scripted run does.
+    notes = [
+        unused_note(question, given.sources[question.name])
+        for question in qs
+        if question.name in given.values and not question.computed and not is_asked(question, context)
+    ]
+    return Resolution(context=context, asked=final, given=dict(given.values), notes=notes)

@@ -1,7 +1,9 @@
 """`--register`: add the new app to its parent kustomization.yaml, keeping every comment and blank line.
 
 A YAML round-trip would drop comments and reflow the file, so this is a careful line-based insert into
-the top-level `resources:` list: block style (indented or not) or a one-line flow list.
+the top-level `resources:` list: block style (indented or not) or a one-line flow list. The new entry is
+written in the style of the existing ones (`- ./app`, `- app/`, quoted). Before anything is written,
+`clash` finds a sibling app with the same name and namespace, which kustomize would refuse to build.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _KEY = re.compile(r"^resources:[ \t]*(#.*)?$")
 _FLOW = re.compile(r"^resources:[ \t]*\[(?P<items>[^\]]*)\][ \t]*(?P<comment>#.*)?$")
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)-[ \t]+(?P<value>.*?)[ \t]*$")
+_QUOTES = "'\""
 
 
 class RegisterError(ValueError):
@@ -29,16 +35,75 @@ def find(directory: Path) -> Path | None:
     return None
 
 
+def _bare(value: str) -> str:
+    """An entry without its comment (as written: quotes, `./` and a trailing slash kept)."""
+    return re.sub(r"(^|[ \t]+)#.*$", "", value).strip()
+
+
 def _plain(value: str) -> str:
     """An entry without its comment, quotes, `./` prefix and trailing slash, for comparison."""
-    value = re.sub(r"[ \t]+#.*$", "", value).strip().strip("'\"")
-    return value.removeprefix("./").rstrip("/")
+    return _bare(value).strip(_QUOTES).removeprefix("./").rstrip("/")
+
+
+def _quoted(value: str) -> bool:
+    return len(value) > 1 and value[0] == value[-1] and value[0] in _QUOTES
+
+
+def styled(entry: str, written: Sequence[str]) -> str:
+    """`entry` written like most of the existing entries that name a sibling directory.
+
+    `./alpha` makes `./entry`, `alpha/` makes `entry/`, `'alpha'` makes `'entry'`. Entries that point
+    elsewhere (`../base`, `sub/dir`) or name a file (`app.yaml`) do not count.
+    """
+    siblings = [
+        _bare(raw)
+        for raw in written
+        if _plain(raw) and "/" not in _plain(raw) and not _plain(raw).endswith((".yaml", ".yml", ".json"))
+    ]
+    if not siblings:
+        return entry
+    half = len(siblings) / 2
+    unquoted = [raw.strip(_QUOTES) for raw in siblings]
+    text = entry
+    if sum(raw.startswith("./") for raw in unquoted) > half:
+        text = f"./{text}"
+    if sum(raw.endswith("/") for raw in unquoted) > half:
+        text = f"{text}/"
+    quotes = [raw[0] for raw in siblings if _quoted(raw)]
+    if len(quotes) > half and len(set(quotes)) == 1:
+        text = f"{quotes[0]}{text}{quotes[0]}"
+    return text
+
+
+def _entries(text: str) -> list[str] | None:
+    """The raw entries of the top-level resources list (None when there is no such list)."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        flow = _FLOW.match(line)
+        if flow:
+            return [item.strip() for item in flow["items"].split(",") if item.strip()]
+        if _KEY.match(line):
+            items = []
+            for later in lines[number + 1 :]:
+                match = _ITEM.match(later)
+                if match:
+                    items.append(match["value"])
+                elif later.strip() and not later.strip().startswith("#"):
+                    break
+            return items
+    return None
+
+
+def entry_for(text: str, name: str) -> str:
+    """How `name` would be written in this kustomization's resources (the style of its entries)."""
+    return styled(name, _entries(text) or [])
 
 
 def add_resource(text: str, entry: str) -> tuple[str, bool]:
     """`text` with `entry` in its top-level resources; False when the entry is there already.
 
-    A sorted list stays sorted; otherwise the entry goes after the last item.
+    The entry is written in the style of the existing ones. A sorted list stays sorted; otherwise the
+    entry goes after the last item.
     """
     lines = text.splitlines(keepends=True)
     for number, line in enumerate(lines):
@@ -49,7 +114,7 @@ def add_resource(text: str, entry: str) -> tuple[str, bool]:
                 return text, False
             comment = f"  {flow['comment']}" if flow["comment"] else ""
             ending = line[len(line.rstrip("\r\n")) :] or "\n"
-            lines[number] = f"resources: [{', '.join([*items, entry])}]{comment}{ending}"
+            lines[number] = f"resources: [{', '.join([*items, styled(entry, items)])}]{comment}{ending}"
             return "".join(lines), True
         if _KEY.match(line.rstrip("\r\n")):
             return _add_to_block(lines, number, entry)
@@ -62,29 +127,41 @@ def add_resource(text: str, entry: str) -> tuple[str, bool]:
 
 
 def _add_to_block(lines: list[str], key: int, entry: str) -> tuple[str, bool]:
-    items: list[tuple[int, str, str]] = []  # line number, indent, plain value
+    items: list[tuple[int, str, str, str]] = []  # line number, indent, plain value, as written
     for number in range(key + 1, len(lines)):
         stripped = lines[number].strip()
         match = _ITEM.match(lines[number].rstrip("\r\n"))
         if match:
-            items.append((number, match["indent"], _plain(match["value"])))
+            items.append((number, match["indent"], _plain(match["value"]), match["value"]))
         elif stripped and not stripped.startswith("#"):
             if lines[number][:1] in (" ", "\t") and items:
                 raise RegisterError("an entry of its resources: list spans several lines")
             break
-    if entry in {value for _, _, value in items}:
+    if entry in {value for _, _, value, _ in items}:
         return "".join(lines), False
     indent = items[0][1] if items else "  "
-    values = [value for _, _, value in items]
+    values = [value for _, _, value, _ in items]
     at = items[-1][0] + 1 if items else key + 1
     if values and values == sorted(values):
-        later = [number for number, _, value in items if value > entry]
+        later = [number for number, _, value, _ in items if value > entry]
         if later:
             at = later[0]
     if at > 0 and not lines[at - 1].endswith("\n"):
         lines[at - 1] += "\n"
-    lines.insert(at, f"{indent}- {entry}\n")
+    lines.insert(at, f"{indent}- {styled(entry, [written for *_, written in items])}\n")
     return "".join(lines), True
+
+
+def listed_in(dest: Path) -> Path | None:
+    """The parent kustomization when it already lists `dest` (an app written again with --force)."""
+    path = find(dest.resolve().parent)
+    if path is None:
+        return None
+    try:
+        entries = _entries(path.read_text(encoding="utf-8")) or []
+    except (OSError, UnicodeDecodeError):
+        return None
+    return path if dest.resolve().name in {_plain(entry) for entry in entries} else None
 
 
 def register(dest: Path, *, write: bool = True) -> str:
@@ -101,17 +178,86 @@ def register(dest: Path, *, write: bool = True) -> str:
             f"(add {entry} to the kustomization that deploys it)."
         )
     text = path.read_text(encoding="utf-8")
+    written = entry_for(text, entry)
     try:
         updated, added = add_resource(text, entry)
     except RegisterError as error:
-        return f"Not registered: {path} {error}; add `- {entry}` to its resources by hand."
+        return f"Not registered: {path} {error}; add `- {written}` to its resources by hand."
     if not added:
         return f"Already registered: {path} lists {entry}."
     if not write:
-        return f"Would register: add {entry} to the resources of {path}."
+        return f"Would register: add {written} to the resources of {path}."
     handle, temp = tempfile.mkstemp(prefix=".aiapp-", dir=parent)
     with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
         stream.write(updated)
     os.chmod(temp, path.stat().st_mode & 0o7777)
     os.replace(temp, path)
-    return f"Registered: added {entry} to the resources of {path}."
+    return f"Registered: added {written} to the resources of {path}."
+
+
+@dataclass(frozen=True)
+class Clash:
+    """Another app next to DEST that renders objects with the same names in the same namespace."""
+
+    path: Path
+    app_name: str
+    namespace: str
+    kustomization: Path
+    listed: bool
+
+    def describe(self, dest: Path) -> str:
+        """One sentence: which app clashes, and why kustomize would refuse the parent."""
+        where = f"listed in {self.kustomization}" if self.listed else f"next to {dest}"
+        return (
+            f"app_name {self.app_name!r} in namespace {self.namespace!r} is already used by "
+            f"{self.path} ({where}): the parent kustomization would hold two "
+            f"Deployment/{self.app_name}.{self.namespace}"
+        )
+
+
+def _load_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def clash(
+    dest: Path, app_name: str, namespace: str, answers_file: str = ".copier-answers.yml"
+) -> Clash | None:
+    """A sibling app (listed in the parent kustomization, or a directory next to DEST) with this app's
+    name and namespace, read from its answers file; None when there is none (or no parent kustomization).
+
+    A `namespace:` at the top of the parent kustomization puts every app in that namespace, so then the
+    names alone clash.
+    """
+    target = dest.resolve()
+    parent = target.parent
+    path = find(parent)
+    if path is None:
+        return None
+    data = _load_yaml(path)
+    data = data if isinstance(data, dict) else {}
+    forced = data.get("namespace") if isinstance(data.get("namespace"), str) else None
+    resources = data.get("resources")
+    listed: dict[Path, bool] = {}
+    for entry in resources if isinstance(resources, list) else []:
+        if isinstance(entry, str) and "://" not in entry:
+            candidate = (parent / entry).resolve()
+            if candidate.is_dir():
+                listed[candidate] = True
+    for child in sorted(parent.iterdir()):
+        if child.is_dir() and not child.name.startswith("."):
+            listed.setdefault(child.resolve(), False)
+    for candidate, is_listed in listed.items():
+        if candidate == target:
+            continue
+        answers = _load_yaml(candidate / answers_file) if (candidate / answers_file).is_file() else None
+        if not isinstance(answers, dict) or answers.get("app_name") != app_name:
+            continue
+        theirs = forced or answers.get("namespace")
+        if theirs == (forced or namespace):
+            return Clash(candidate, app_name, str(theirs), path, is_listed)
+    return None

@@ -3,7 +3,9 @@
 Nothing here re-states a formula. The numbers are copier.yml's computed values (`bytes_per_param`,
 `model_weights_gib`, `model_memory_gib`, the PVC and startup defaults) and "does it fit" is the
 validator of `gpu_memory_gib`; the alternatives are found by re-evaluating those same rules with another
-precision or GPU count. docs/sizing.md explains the formula and its source.
+precision or GPU count. GPU counts are only those an inference server can split a model over (tensor
+parallelism needs a count that divides the attention heads: 1, 2, 4 or 8). docs/sizing.md explains the
+formula and its source.
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ FIT = "gpu_memory_gib"
 PVC = "model_pvc_size_gib"
 MEMORY = "memory_gib"
 STARTUP = "startup_seconds"
-# GPU counts tried when looking for one that fits; gpu_count's own validator sets the real limit.
-MAX_COUNT_TRIED = 64
+OVERHEAD = "memory_overhead"
+ARGS = "container_args"
+# GPU counts offered when looking for one that fits: tensor parallelism (vLLM's --tensor-parallel-size)
+# splits the attention heads evenly, and common models have head counts divisible by 8, rarely by 3 or 7.
+# gpu_count's own validator sets the real limit.
+TENSOR_PARALLEL_COUNTS = (1, 2, 4, 8)
+TP_FLAG = "--tensor-parallel-size"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,39 @@ class Alternative:
     def flags(self) -> str:
         """The same change as `--set` options, for a non-interactive hint."""
         return " ".join(f"--set {name}={show(value)}" for name, value in self.changes.items())
+
+    @property
+    def tensor_parallel(self) -> int | None:
+        """The GPU count the server must be told to split the model over, when this changes it."""
+        count = self.changes.get(COUNT)
+        return int(count) if count is not None and int(count) > 1 else None
+
+
+def tensor_parallel_advice(count: int) -> str:
+    """What vLLM needs to use `count` GPUs (it uses one unless told)."""
+    return f"vLLM also needs {TP_FLAG} {count} in container_args"
+
+
+def has_tensor_parallel(args: Any) -> bool:
+    """Whether container arguments already set vLLM's tensor parallelism (`--tensor-parallel-size N`,
+    `--tensor-parallel-size=N` or `-tp N`)."""
+    if not isinstance(args, list):
+        return False
+    return any(str(arg).split("=", 1)[0] in (TP_FLAG, "-tp") for arg in args)
+
+
+def tensor_parallel_note(context: Mapping[str, Any]) -> str | None:
+    """A note when the app gets several GPUs but its container arguments do not tell vLLM to use them."""
+    if ARGS not in context or not context.get(SERVES) or not context.get(GPU):
+        return None
+    count = int(context.get(COUNT) or 1)
+    if count <= 1 or has_tensor_parallel(context[ARGS]):
+        return None
+    return (
+        f"{count} GPUs, but container_args has no {TP_FLAG}: vLLM uses one GPU unless told. Add "
+        f"{TP_FLAG} {count} (for example --set container_args='[--model, /models, {TP_FLAG}, \"{count}\"]'"
+        ", or edit the Deployment's args), or the equivalent flag of another server."
+    )
 
 
 def _by_name(questions: Sequence[Question]) -> dict[str, Question]:
@@ -72,45 +112,81 @@ def _total(context: Mapping[str, Any]) -> str:
     return f"{count} x {show(memory)} GiB = {show(count * memory)} GiB"
 
 
-def alternatives(questions: Sequence[Question], context: Mapping[str, Any]) -> list[Alternative]:
-    """What would fit: the highest precision on the current GPUs, and the fewest GPUs at this precision.
+def _counts(questions: Sequence[Question], context: Mapping[str, Any]) -> list[int]:
+    """More GPUs than now, among the counts tensor parallelism can use and gpu_count's rule allows."""
+    count = _by_name(questions)[COUNT]
+    return [n for n in TENSOR_PARALLEL_COUNTS if n > int(context[COUNT]) and check(count, n, context) is None]
 
-    `context` holds the answers up to and including gpu_memory_gib.
-    """
+
+def _best_precision(
+    questions: Sequence[Question], context: Mapping[str, Any], changes: Mapping[str, Any]
+) -> tuple[float, Any, dict[str, Any]] | None:
+    """The highest precision (the largest need) other than the current one that fits with `changes`."""
     qs = list(questions)
     by_name = _by_name(qs)
-    fit = by_name[FIT]
-    found: list[Alternative] = []
-
     candidates: list[tuple[float, Any, dict[str, Any]]] = []
     for _, precision in by_name[PRECISION].choices or ():
         if precision == context[PRECISION]:
             continue
-        trial = reevaluate(context, {PRECISION: precision}, qs)
-        if _fits(fit, trial):
+        trial = reevaluate(context, {**changes, PRECISION: precision}, qs)
+        if _fits(by_name[FIT], trial):
             candidates.append((float(trial[NEED]), precision, trial))
-    if candidates:
-        need, precision, trial = max(candidates, key=lambda item: item[0])
+    return max(candidates, key=lambda item: item[0]) if candidates else None
+
+
+def _more_gpus(count: int) -> str:
+    return f" ({tensor_parallel_advice(count)})"
+
+
+def alternatives(questions: Sequence[Question], context: Mapping[str, Any]) -> list[Alternative]:
+    """What would fit: the highest precision on the current GPUs, and the fewest GPUs (1, 2, 4 or 8) at
+    this precision; when neither does, the fewest GPUs with the highest precision that fits on them.
+
+    `context` holds the answers up to and including gpu_memory_gib.
+    """
+    qs = list(questions)
+    fit = _by_name(qs)[FIT]
+    found: list[Alternative] = []
+
+    best = _best_precision(qs, context, {})
+    if best is not None:
+        need, precision, trial = best
         found.append(
-            Alternative(
-                {PRECISION: precision},
-                f"Use {precision}: about {show(need)} GiB on {_total(trial)}",
-            )
+            Alternative({PRECISION: precision}, f"Use {precision}: about {show(need)} GiB on {_total(trial)}")
         )
 
-    for count in range(int(context[COUNT]) + 1, MAX_COUNT_TRIED + 1):
-        if check(by_name[COUNT], count, context):
-            continue
+    counts = _counts(qs, context)
+    for count in counts:
         trial = reevaluate(context, {COUNT: count}, qs)
         if _fits(fit, trial):
             found.append(
                 Alternative(
                     {COUNT: count},
                     f"Use {count} GPUs at {context[PRECISION]}: about {show(trial[NEED])} GiB on "
-                    f"{_total(trial)}",
+                    f"{_total(trial)}{_more_gpus(count)}",
                 )
             )
             break
+
+    if not found:
+        # Lower precision on more GPUs: the fewest GPUs (at the highest precision that fits on them), and,
+        # when it differs, the highest precision (on the fewest GPUs that hold it).
+        combined = []
+        for count in counts:
+            best = _best_precision(qs, context, {COUNT: count})
+            if best is not None:
+                combined.append((count, *best))
+        if combined:
+            highest = max(combined, key=lambda item: item[1])  # the first (fewest GPUs) of equal needs
+            offers = [combined[0]] if highest is combined[0] else [combined[0], highest]
+            for count, need, precision, trial in offers:
+                found.append(
+                    Alternative(
+                        {PRECISION: precision, COUNT: count},
+                        f"Use {precision} on {count} GPUs: about {show(need)} GiB on {_total(trial)}"
+                        f"{_more_gpus(count)}",
+                    )
+                )
     return found
 
 
@@ -125,7 +201,11 @@ def hint(
         return (
             "Nothing fits on these GPUs at any precision or GPU count: choose a smaller model or larger GPUs."
         )
-    return "Would fit: " + "; or ".join(option.flags for option in options) + "."
+    offers = [
+        option.flags + (_more_gpus(option.tensor_parallel) if option.tensor_parallel else "")
+        for option in options
+    ]
+    return "Would fit: " + "; or ".join(offers) + "."
 
 
 def lookahead(questions: Sequence[Question], context: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,7 +223,8 @@ def report(questions: Sequence[Question], context: Mapping[str, Any]) -> list[st
     if not full.get(SERVES):
         return []
     weights, need = full[WEIGHTS], full[NEED]
-    overhead = round(full["memory_overhead"] * 100)
+    # An older template version may have no separate overhead value.
+    overhead = f"{round(full[OVERHEAD] * 100)}%" if OVERHEAD in full else "an overhead"
     lines = [
         "Sizing (see docs/sizing.md)",
         f"  weights        {show(full[PARAMS])}B parameters x {show(full[BYTES])} bytes "
@@ -153,13 +234,13 @@ def report(questions: Sequence[Question], context: Mapping[str, Any]) -> list[st
         problem = fit_problem(questions, full[FIT], full)
         verdict = "does NOT fit" if problem else "fits"
         lines += [
-            f"  GPU memory     about {show(need)} GiB needed (weights + {overhead}% for the KV cache "
+            f"  GPU memory     about {show(need)} GiB needed (weights + {overhead} for the KV cache "
             "and activations)",
             f"  GPUs           {_total(full)}: {verdict}",
         ]
     else:
         lines.append(
-            f"  RAM            about {show(need)} GiB for the model on CPU (weights + {overhead}%); "
+            f"  RAM            about {show(need)} GiB for the model on CPU (weights + {overhead}); "
             f"memory request {show(full.get(MEMORY))} GiB"
         )
     if PVC in full:

@@ -1,27 +1,34 @@
 """`aiapp new`: gather the answers (prompts or flags), show what will be written, then write it safely.
 
-The order of every run: answers given up front are typed and checked (preset < answers file < --set);
-the destination is checked before any question; the remaining answers come from the prompts or the
-defaults; Copier renders into a temporary directory; the summary and the real file list are shown; only
-after the confirmation (or at once, non-interactively) is the tree moved into place.
+The order of every run: the template source and version that Copier will render are chosen, and the
+questions are read from that version's copier.yml (never from another copy); answers given up front are
+typed and checked (preset < answers file < --set); the destination is checked before any question; the
+remaining answers come from the prompts or the defaults; a sibling app with the same name and namespace
+is refused (with --register) before anything is rendered; Copier renders into a temporary directory; the
+summary and the real file list are shown; only after the confirmation (or at once, non-interactively) is
+the tree moved into place.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator import sizing
-from generator.answers import Resolution, gather, resolve_given, show
+from generator.answers import Resolution, gather, resolve_given, show_as
 from generator.errors import UsageError
-from generator.questions import Question, load_questions
-from generator.scaffold import check_destination, install, next_steps, plan, staged
+from generator.questions import Question, parse_questions
+from generator.scaffold import TemplateVersion, check_destination, install, next_steps, plan, staged
 
 if TYPE_CHECKING:
     from generator.interview import Prompter
+
+# Where Copier records the answers when copier.yml does not say (`_answers_file`).
+ANSWERS_FILE = ".copier-answers.yml"
 
 
 @dataclass
@@ -52,13 +59,16 @@ def err(text: str) -> None:
 
 def summary(questions: list[Question], resolution: Resolution) -> list[str]:
     """The answers that will be recorded, one per line, in question order."""
+    by_name = {question.name: question for question in questions}
     width = max((len(name) for name in resolution.asked), default=0)
     lines = ["Summary"]
-    lines += [f"  {name:<{width}}  {show(resolution.context[name])}" for name in resolution.asked]
+    lines += [
+        f"  {name:<{width}}  {show_as(by_name[name], resolution.context[name])}" for name in resolution.asked
+    ]
     return lines
 
 
-def _answers(options: NewOptions, questions: list[Question]) -> Resolution:
+def _answers(options: NewOptions, questions: list[Question], version: TemplateVersion) -> Resolution:
     from generator.presets import load_preset
 
     given = gather(
@@ -67,25 +77,59 @@ def _answers(options: NewOptions, questions: list[Question]) -> Resolution:
         preset_name=options.preset,
         answers_file=options.answers_file,
         sets=options.sets,
+        template=None if version.bundled else version.where,
     )
     if options.dest is not None:
         check_destination(options.dest, options.force)
     if options.interactive:
         from generator.interview import interview
 
-        return interview(questions, given, _prompter(options), extra=partial(_free_default_dest, options))
+        rule = partial(_prompt_rule, options, str(version.config.get("_answers_file") or ANSWERS_FILE))
+        return interview(questions, given, _prompter(options), extra=rule)
     return resolve_given(questions, given, explain=partial(sizing.hint, questions))
 
 
-def _free_default_dest(options: NewOptions, name: str, value: object) -> str | None:
-    """Without DEST the app goes to ./APP_NAME: refuse a name whose directory is taken, at the prompt."""
-    if name != "app_name" or options.dest is not None or not value:
-        return None
-    try:
-        check_destination(Path(str(value)), options.force)
-    except UsageError as error:
-        return f"{error.message} (pass DEST to write elsewhere, or --force)"
+def _prompt_rule(
+    options: NewOptions, answers_file: str, name: str, value: Any, context: Mapping[str, Any]
+) -> str | None:
+    """Rules outside copier.yml, checked at the prompt so that the person can answer again.
+
+    Without DEST the app goes to ./APP_NAME: a name whose directory is taken is refused. With --register,
+    a name and namespace that a sibling app already uses is refused (kustomize could not build both).
+    """
+    if name == "app_name" and options.dest is None and value:
+        try:
+            check_destination(Path(str(value)), options.force)
+        except UsageError as error:
+            return f"{error.message} (pass DEST to write elsewhere, or --force)"
+    if name == "namespace" and options.register and context.get("app_name"):
+        from generator.kustomization import clash
+
+        dest = options.dest or Path(str(context["app_name"]))
+        found = clash(dest, str(context["app_name"]), str(value), answers_file)
+        if found:
+            return (
+                f"{found.describe(dest)}: answer another namespace, or press Ctrl-C and run again with "
+                "--set app_name=ANOTHER-NAME"
+            )
     return None
+
+
+def check_siblings(
+    options: NewOptions, dest: Path, context: Mapping[str, Any], answers_file: str = ANSWERS_FILE
+) -> str | None:
+    """A sibling app with the same app_name and namespace: an error with --register, else a warning."""
+    from generator.kustomization import clash
+
+    if "app_name" not in context:
+        return None
+    found = clash(dest, str(context["app_name"]), str(context.get("namespace", "")), answers_file)
+    if found is None:
+        return None
+    message = f"{found.describe(dest)}; pass --set app_name=ANOTHER-NAME"
+    if options.register:
+        raise UsageError(f"not registering: {message} (nothing was written)")
+    return message
 
 
 def _prompter(options: NewOptions) -> Prompter:
@@ -98,17 +142,27 @@ def _prompter(options: NewOptions) -> Prompter:
 
 def run_new(options: NewOptions) -> int:
     """Run `aiapp new`; the exit code (0 written or dry run, 1 declined at the confirmation)."""
+    from generator.scaffold import read_template
     from generator.template_source import resolve_template_source
 
     if options.show and not options.dry_run:
         raise UsageError("--show needs --dry-run")
-    questions = load_questions()
-    resolution = _answers(options, questions)
+    # The questions are those of the template version that will be rendered. Without DEST, the
+    # `.aiapp.yml` that names the source is looked for from the current directory (DEST's parent).
+    src = resolve_template_source(options.template, dest=options.dest or Path.cwd())
+    version = read_template(src, options.vcs_ref)
+    for note in version.notes:
+        err(f"note: {note}")
+    questions = parse_questions(version.config)
+    answers_file = str(version.config.get("_answers_file") or ANSWERS_FILE)
+    resolution = _answers(options, questions, version)
     for note in resolution.notes:
         err(f"note: {note}")
     dest = options.dest or Path(str(resolution.context["app_name"]))
     check_destination(dest, options.force)
-    src = resolve_template_source(options.template, dest=dest)
+    warning = check_siblings(options, dest, resolution.context, answers_file)
+    if warning:
+        err(f"warning: {warning}")
     if options.interactive:
         out()
         for line in summary(questions, resolution):
@@ -122,13 +176,13 @@ def run_new(options: NewOptions) -> int:
         out()
         out("Rendering with Copier...")
     near = None if options.dry_run else dest
-    with staged(src, resolution.copier_data(), near=near, vcs_ref=options.vcs_ref) as stage:
+    with staged(src, resolution.copier_data(), near=near, vcs_ref=version.ref) as stage:
         for warning in stage.warnings:
             err(f"copier: {warning}")
         files = stage.files
         if options.dry_run:
             out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
-            for line in plan(stage, dest):
+            for line in plan(stage, dest, version.config):
                 out(line)
             if options.show:
                 for name in files:
@@ -141,12 +195,12 @@ def run_new(options: NewOptions) -> int:
             return 0
         if options.interactive:
             out(f"Files to write into {dest} ({len(files)}):")
-            for line in plan(stage, dest):
+            for line in plan(stage, dest, version.config):
                 out(line)
             if not _prompter(options).confirm(f"Write these {len(files)} files into {dest}?", True):
                 err("Cancelled: nothing was written.")
                 return 1
-        kept = install(stage, dest)
+        kept = install(stage, dest, version.config)
     written = len(files) - len(kept)
     out()
     out(f"Wrote {written} files into {dest.resolve()}.")

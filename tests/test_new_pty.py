@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import TEMPLATE_REF
 from tests.test_new_cli import console_script
 
 pexpect = pytest.importorskip("pexpect")
@@ -17,6 +18,11 @@ pexpect = pytest.importorskip("pexpect")
 AIAPP = console_script("aiapp")
 ENTER, DOWN, SPACE, CLEAR_LINE = "\r", "\x1b[B", " ", "\x15"  # Ctrl-U clears a prefilled default
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# A prompt appears in well under a second; a missing or renamed one fails the test after this long,
+# naming the prompt it waited for and showing the end of the screen, instead of hanging.
+PROMPT_TIMEOUT = 15
+# Copier renders (a clone of the template) between the last question and the file list.
+RENDER_TIMEOUT = 60
 
 
 class Session:
@@ -24,26 +30,54 @@ class Session:
 
     def __init__(self, cwd: Path, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
+        # The working tree's template (questions and files), like every other test.
+        env["AIAPP_TEMPLATE_REF"] = TEMPLATE_REF
         # No cursor-position request: a pty never answers it and prompt_toolkit would wait for it.
         env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="250", LINES="60")
         self.log = io.StringIO()
         self.child = pexpect.spawn(
-            AIAPP, ["new", *args], cwd=str(cwd), env=env, dimensions=(60, 250), encoding="utf-8", timeout=30
+            AIAPP,
+            ["new", *args],
+            cwd=str(cwd),
+            env=env,
+            dimensions=(60, 250),
+            encoding="utf-8",
+            timeout=PROMPT_TIMEOUT,
         )
         self.child.logfile_read = self.log
 
-    def answer(self, prompt: str, keys: str) -> None:
-        self.child.expect_exact(prompt)
+    def _expect(self, pattern: object, what: str, timeout: int) -> None:
+        try:
+            if isinstance(pattern, str):
+                self.child.expect_exact(pattern, timeout=timeout)
+            else:
+                self.child.expect(pattern, timeout=timeout)
+        except pexpect.EOF:
+            reason = "the wizard ended"
+        except pexpect.TIMEOUT:
+            reason = f"nothing after {timeout} s"
+        else:
+            return
+        self.child.terminate(force=True)
+        tail = "\n".join(self.transcript.splitlines()[-15:])
+        pytest.fail(f"waiting for {what}: {reason}. Last lines on the screen:\n{tail}", pytrace=False)
+
+    def answer(self, prompt: str, keys: str, timeout: int = PROMPT_TIMEOUT) -> None:
+        self._expect(prompt, repr(prompt), timeout)
         self.child.send(keys)
 
     def finish(self) -> int:
-        self.child.expect(pexpect.EOF, timeout=60)
+        self._expect(pexpect.EOF, "the wizard to end", RENDER_TIMEOUT)
         self.child.close()
         return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
 
     @property
     def transcript(self) -> str:
         return ANSI.sub("", self.log.getvalue())
+
+
+ARGS = "[--model, /models, --tensor-parallel-size, '2']"
+ARGS_LIST = ["--model", "/models", "--tensor-parallel-size", "2"]
 
 
 def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -> None:
@@ -56,17 +90,21 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Container image", CLEAR_LINE + "vllm/vllm-openai:v0.6.3" + ENTER)
     s.answer("Port the container listens on", ENTER)
     s.answer("HTTP path that answers 200", ENTER)
+    s.answer("Arguments of the app's container as a YAML list", CLEAR_LINE + "--model" + ENTER)  # not []
+    s.answer("The container arguments must be a YAML list", "")  # refused at the prompt, with the rule
+    s.answer("Arguments of the app's container", CLEAR_LINE + ARGS + ENTER)
     s.answer("Does the app load and serve a model", "y")
     s.answer("Name of the model it serves", "Llama-3.1-70B-Instruct" + ENTER)
     s.answer("Parameter count in billions", CLEAR_LINE + "70" + ENTER)
     s.answer("Precision of the weights", ENTER)  # fp16, the default
     s.answer("Does it need a GPU?", "y")
     s.answer("How many GPUs", CLEAR_LINE + "2" + ENTER)
-    s.answer("Memory per GPU in GiB", ENTER)  # 24: 70B at fp16 does not fit on 2 x 24 GiB
+    # The default (80) would hold the model; the person types the memory of their GPUs.
+    s.answer("Memory per GPU in GiB", CLEAR_LINE + "24" + ENTER)  # 70B at fp16 does not fit on 2 x 24 GiB
     s.answer("2 x 24 GiB = 48 GiB: does NOT fit", "")
     s.answer("The model does not fit. What now?", "")
     s.answer("Use int4: about 39.1 GiB on 2 x 24 GiB", "")  # the highest precision that fits
-    s.answer("Use 7 GPUs at fp16", ENTER)  # or the fewest GPUs; Enter takes the first, int4
+    s.answer("Use 8 GPUs at fp16", ENTER)  # or the fewest GPUs vLLM can use; Enter takes the first, int4
     s.answer("2 x 24 GiB = 48 GiB: fits", "")
     s.answer("Pre-download the model", "n")
     s.answer("Model PVC size in GiB", ENTER)
@@ -77,27 +115,34 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Vector database", DOWN + ENTER)  # the shared Qdrant
     s.answer("Qdrant collection name", ENTER)
     s.answer("Vector size of the embeddings", ENTER)
-    s.answer("LLM providers the app uses through LiteLLM", SPACE + ENTER)  # OpenAI
+    s.answer("LLM providers the app uses through LiteLLM", SPACE + DOWN + SPACE + ENTER)  # OpenAI, Anthropic
+    # The answered checkbox echoes the selection, not questionary's "done (2 selections)".
+    s.answer("OpenAI, Anthropic", "")
     s.answer("Bitwarden item holding the app's LiteLLM virtual key", ENTER)
     s.answer("EXCEPTION: providers the app must call directly", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
     s.answer("Override the cluster constants", ENTER)
-    s.answer("Files to write into llama-70b", "")
+    s.answer("Files to write into llama-70b", "", timeout=RENDER_TIMEOUT)
     s.answer("Write these", "y")
     assert s.finish() == 0, s.transcript
     out = s.transcript
-    assert "Traceback" not in out
+    assert "Traceback" not in out and "selections)" not in out
     assert "model_precision     int4" in out and "  deployment.yaml" in out
+    assert f"container_args      {ARGS}" in out
     assert "'llama-70b LiteLLM key'" in out
+    assert "note:" not in out  # container_args tells vLLM to use both GPUs
 
     app = tmp_path / "llama-70b"
     deployment = yaml.safe_load((app / "deployment.yaml").read_text())
     resources = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert resources["limits"]["nvidia.com/gpu"] == 2 == resources["requests"]["nvidia.com/gpu"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == ARGS_LIST
     answers = yaml.safe_load((app / ".copier-answers.yml").read_text())
     assert answers["model_precision"] == "int4" and answers["gpu_count"] == 2
+    assert answers["gpu_memory_gib"] == 24 and answers["container_args"] == ARGS_LIST
     assert answers["model_pvc_size_gib"] == 50 and answers["vector_db"] == "qdrant"
-    assert answers["llm_providers"] == ["openai"] and answers["image"] == "vllm/vllm-openai:v0.6.3"
+    assert answers["llm_providers"] == ["openai", "anthropic"]
+    assert answers["image"] == "vllm/vllm-openai:v0.6.3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["llama-70b"]  # no staging left behind
 
 
@@ -119,7 +164,9 @@ def test_no_at_the_confirmation_writes_nothing(tmp_path: Path) -> None:
         "image": "ghcr.io/acme/chat:1.0",
         "container_port": "8000",
         "health_path": "/health",
+        "container_args": "[]",
         "serves_model": "false",
+        "gpu": "true",  # not used without a model: a note says so, as in a scripted run
     }
     s = Session(
         tmp_path, "chat", *[arg for key, value in given.items() for arg in ("--set", f"{key}={value}")]
@@ -133,6 +180,7 @@ def test_no_at_the_confirmation_writes_nothing(tmp_path: Path) -> None:
     s.answer("Override the cluster constants", ENTER)
     s.answer("Write these", "n")
     assert s.finish() == 1
+    assert "note: gpu (--set) is not used: it applies only when serves_model" in s.transcript
     assert "Cancelled: nothing was written." in s.transcript
     assert "Traceback" not in s.transcript
     assert list(tmp_path.iterdir()) == []

@@ -85,6 +85,8 @@ def test_cast_types_like_the_question(name: str, raw: Any, expected: Any) -> Non
         ("model_params_b", "many", "a number"),
         ("gpu", "perhaps", "true or false"),
         ("llm_providers", 3, "list"),
+        ("container_args", "[--model, /m", "expected YAML, got '.--model, /m' .while parsing"),
+        ("container_args", "[]--x", "expected YAML"),
     ],
 )
 def test_cast_names_the_expected_type(name: str, raw: Any, message: str) -> None:

@@ -100,12 +100,40 @@ def test_invalid_answer_is_one_line_with_question_value_and_rule() -> None:
     assert "must not be 'latest'" in error_for("image=ghcr.io/acme/x:latest")
 
 
-def test_a_default_that_breaks_a_rule_is_refused_with_what_would_fit() -> None:
-    message = error_for("model_params_b=70", "gpu=true")
-    assert message.startswith("gpu_memory_gib = '24' (the default): The model does not fit")
-    assert "Would fit: --set gpu_count=7." in message
-    message = error_for("model_params_b=70", "gpu=true", "gpu_count=2")
-    assert "Would fit: --set model_precision=int4; or --set gpu_count=7." in message
+def test_the_default_gpu_memory_holds_the_model() -> None:
+    # copier.yml defaults gpu_memory_gib to the smallest common GPU that holds the model.
+    assert resolved("model_params_b=70", "gpu=true")["gpu_memory_gib"] == 192
+    assert resolved("model_params_b=70", "gpu=true", "gpu_count=2")["gpu_memory_gib"] == 80
+
+
+def test_gpus_that_are_too_small_are_refused_with_what_would_fit() -> None:
+    message = error_for("model_params_b=70", "gpu=true", "gpu_memory_gib=24")
+    assert message.startswith("gpu_memory_gib = '24' (from --set): The model does not fit")
+    # Only GPU counts tensor parallelism can use (8, not 7), with what vLLM needs for them.
+    tp = " (vLLM also needs --tensor-parallel-size 8 in container_args)"
+    assert message.endswith(f"Would fit: --set gpu_count=8{tp}."), message
+    message = error_for("model_params_b=70", "gpu=true", "gpu_count=2", "gpu_memory_gib=24")
+    assert message.endswith(f"Would fit: --set model_precision=int4; or --set gpu_count=8{tp}."), message
+
+
+def test_lower_precision_on_more_gpus_is_offered_when_neither_alone_fits() -> None:
+    message = error_for("model_params_b=180", "gpu=true", "gpu_memory_gib=24")
+    assert message.endswith(
+        "Would fit: --set model_precision=int4 --set gpu_count=8 "
+        "(vLLM also needs --tensor-parallel-size 8 in container_args)."
+    ), message
+
+
+def test_container_args_are_parsed_as_yaml_and_checked() -> None:
+    assert resolved("container_args=[--model, /models, --tensor-parallel-size, '2']")["container_args"] == [
+        "--model",
+        "/models",
+        "--tensor-parallel-size",
+        "2",
+    ]
+    assert resolved()["container_args"] == []
+    assert "must be a YAML list" in error_for("container_args=--model")
+    assert "string or a number" in error_for("container_args=[{a: b}]")
 
 
 def test_missing_required_answer_says_which_flag_to_pass() -> None:

@@ -14,6 +14,7 @@ from generator.errors import UsageError
 from generator.interview import interview
 from generator.questions import load_questions
 from generator.wizard import NewOptions, run_new
+from tests.conftest import TEMPLATE_REF
 
 QUESTIONS = load_questions()
 HELP = {question.help: question.name for question in QUESTIONS}
@@ -31,6 +32,8 @@ class Scripted:
     def _answer(self, message: str, default: Any) -> Any:
         name = HELP.get(message, message)
         self.asked.append(name)
+        # A refused answer is asked again: fail at once rather than loop when the script runs out.
+        assert self.asked.count(name) < 10, f"{name} asked again and again; said: {self.said[-3:]}"
         self.defaults.setdefault(name, []).append(default)
         pending = self.answers.get(name)
         return pending.pop(0) if pending else default
@@ -131,6 +134,7 @@ def test_model_that_does_not_fit_takes_the_offered_precision() -> None:
             "model_params_b": ["70"],
             "gpu": [True],
             "gpu_count": ["2"],
+            "gpu_memory_gib": ["24"],  # the default (80) holds it: the person types their GPUs' memory
             "The model does not fit. What now?": [0],
         }
     )
@@ -142,15 +146,33 @@ def test_model_that_does_not_fit_takes_the_offered_precision() -> None:
 
 
 def test_model_that_does_not_fit_takes_the_offered_gpu_count() -> None:
-    _, context, _ = run(
+    prompter, context, _ = run(
         {
             "model_params_b": ["70"],
             "gpu": [True],
             "gpu_count": ["2"],
+            "gpu_memory_gib": ["24"],
             "The model does not fit. What now?": [1],
         }
     )
-    assert context["model_precision"] == "fp16" and context["gpu_count"] == 7
+    assert context["model_precision"] == "fp16" and context["gpu_count"] == 8  # not 7: tensor parallelism
+    # container_args (default []) does not tell vLLM to use the 8 GPUs: a note says what to add.
+    note = "note: 8 GPUs, but container_args has no --tensor-parallel-size"
+    assert any(note in line for line in prompter.said)
+
+
+def test_no_tensor_parallel_note_when_the_args_have_it() -> None:
+    prompter, context, _ = run(
+        {
+            "container_args": ["[--model, /models, --tensor-parallel-size, '8']"],
+            "model_params_b": ["70"],
+            "gpu": [True],
+            "gpu_memory_gib": ["24"],
+            "The model does not fit. What now?": [0],
+        }
+    )
+    assert context["gpu_count"] == 8
+    assert not any("note:" in line for line in prompter.said)
 
 
 def test_model_that_does_not_fit_can_be_answered_again() -> None:
@@ -158,6 +180,7 @@ def test_model_that_does_not_fit_can_be_answered_again() -> None:
         {
             "model_params_b": ["70", "8"],
             "gpu": [True, True],
+            "gpu_memory_gib": ["24"],  # asked again after the rewind with 24 as the default
             "The model does not fit. What now?": ["rewind"],
         }
     )
@@ -171,6 +194,7 @@ def test_nothing_fits_still_offers_to_answer_again() -> None:
         {
             "model_params_b": ["2000", "8"],
             "gpu": [True, True],
+            "gpu_memory_gib": ["24"],
             "The model does not fit. What now?": ["rewind"],
         }
     )
@@ -197,7 +221,7 @@ def test_invalid_given_answer_for_a_question_not_asked_is_an_error() -> None:
 def test_extra_rule_refuses_at_the_prompt() -> None:
     prompter = Scripted({**BASE, "app_name": ["taken", "free"]})
     resolution = interview(
-        QUESTIONS, Given(), prompter, extra=lambda name, value: "taken!" if value == "taken" else None
+        QUESTIONS, Given(), prompter, extra=lambda name, value, _: "taken!" if value == "taken" else None
     )
     assert resolution.context["app_name"] == "free"
     assert "  ✗ taken!" in prompter.said
@@ -211,10 +235,58 @@ def test_run_new_refuses_a_taken_default_destination_at_the_prompt(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AIAPP_TEMPLATE", raising=False)
     prompter = Scripted({**BASE, "app_name": ["rag-api", "rag-api-2"], "serves_model": [False]})
-    code = run_new(NewOptions(interactive=True, prompter=prompter, dry_run=True))
+    code = run_new(NewOptions(interactive=True, prompter=prompter, dry_run=True, vcs_ref=TEMPLATE_REF))
     assert code == 0
     assert any("rag-api is not empty" in line for line in prompter.said)
     out = capsys.readouterr().out
     assert "Summary" in out and re.search(r"app_name +rag-api-2", out)
     assert "files would be written into rag-api-2 (nothing written)" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rag-api"]
+
+
+def test_yaml_question_is_typed_as_yaml_with_its_default_shown_as_yaml() -> None:
+    prompter, context, _ = run({"container_args": ["--model", "[--model, /models, --port, 8000]"]})
+    assert prompter.defaults["container_args"] == ["[]", "--model"]  # the refused text is offered again
+    assert any("must be a YAML list" in line for line in prompter.said)
+    assert context["container_args"] == ["--model", "/models", "--port", 8000]
+    _, context, _ = run({})
+    assert context["container_args"] == []  # Enter keeps []
+
+
+def test_given_answers_that_do_not_apply_get_the_same_note_as_a_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AIAPP_TEMPLATE", raising=False)
+    prompter = Scripted({**BASE, "serves_model": [False]})
+    options = NewOptions(
+        interactive=True, prompter=prompter, dry_run=True, sets=["gpu=true"], vcs_ref=TEMPLATE_REF
+    )
+    assert run_new(options) == 0
+    err = capsys.readouterr().err
+    assert "note: gpu (--set) is not used: it applies only when serves_model" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_register_refuses_a_taken_name_and_namespace_at_the_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources:\n  - team-chat\n")
+    (tmp_path / "team-chat").mkdir()
+    (tmp_path / "team-chat" / ".copier-answers.yml").write_text("app_name: team-chat\nnamespace: ai\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AIAPP_TEMPLATE", raising=False)
+    prompter = Scripted({**BASE, "namespace": ["ai", "team"], "serves_model": [False]})
+    options = NewOptions(
+        dest=Path("chat2"),
+        interactive=True,
+        prompter=prompter,
+        dry_run=True,
+        register=True,
+        sets=["app_name=team-chat"],
+        vcs_ref=TEMPLATE_REF,
+    )
+    assert run_new(options) == 0
+    refused = [line for line in prompter.said if "is already used by" in line]
+    assert len(refused) == 1 and "answer another namespace" in refused[0]
+    assert "Would register: add chat2" in capsys.readouterr().out

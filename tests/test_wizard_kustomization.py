@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.kustomization import RegisterError, add_resource, register
+from generator.kustomization import RegisterError, add_resource, clash, listed_in, register, styled
 
 FILE = """\
 # Apps of the ai namespace.
@@ -69,3 +69,53 @@ def test_register_creates_nothing_without_a_parent_kustomization(tmp_path: Path)
     message = register(tmp_path / "app")
     assert message.startswith("No kustomization.yaml in")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_new_entry_follows_the_style_of_the_existing_ones() -> None:
+    assert add_resource("resources:\n- ./alpha\n", "mm")[0] == "resources:\n- ./alpha\n- ./mm\n"
+    text, _ = add_resource("resources:\n  - ./b/\n  - ./d/\n", "c")
+    assert text == "resources:\n  - ./b/\n  - ./c/\n  - ./d/\n"
+    assert add_resource("resources: ['a', 'b']\n", "c")[0] == "resources: ['a', 'b', 'c']\n"
+    assert add_resource("resources:\n- ./alpha\n", "alpha") == ("resources:\n- ./alpha\n", False)
+    # Paths elsewhere and files say nothing about how a sibling directory is written.
+    assert styled("mm", ["../base", "./alpha  # app", "configmap.yaml"]) == "./mm"
+    assert styled("mm", ["../base", "sub/dir"]) == "mm"
+
+
+def test_register_reports_the_entry_as_written(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources:\n  - ./alpha\n")
+    assert register(tmp_path / "mm", write=False) == (
+        f"Would register: add ./mm to the resources of {tmp_path / 'kustomization.yaml'}."
+    )
+    assert register(tmp_path / "mm").startswith("Registered: added ./mm")
+    assert (tmp_path / "kustomization.yaml").read_text() == "resources:\n  - ./alpha\n  - ./mm\n"
+    assert listed_in(tmp_path / "mm") == tmp_path / "kustomization.yaml"
+    assert listed_in(tmp_path / "other") is None
+
+
+def _app(directory: Path, app_name: str, namespace: str = "ai") -> None:
+    directory.mkdir(parents=True)
+    answers = f"_src_path: x\napp_name: {app_name}\nnamespace: {namespace}\n"
+    (directory / ".copier-answers.yml").write_text(answers)
+
+
+def test_clash_finds_a_sibling_with_the_same_name_and_namespace(tmp_path: Path) -> None:
+    assert clash(tmp_path / "chat2", "team-chat", "ai") is None  # no parent kustomization
+    (tmp_path / "kustomization.yaml").write_text("resources:\n  - team-chat\n  - ../elsewhere\n")
+    _app(tmp_path / "team-chat", "team-chat")
+    _app(tmp_path.parent / "elsewhere", "far", "team")
+    found = clash(tmp_path / "chat2", "team-chat", "ai")
+    assert found is not None and found.path == tmp_path / "team-chat" and found.listed
+    assert "Deployment/team-chat.ai" in found.describe(tmp_path / "chat2")
+    assert clash(tmp_path / "chat2", "team-chat", "other") is None
+    assert clash(tmp_path / "team-chat", "team-chat", "ai") is None  # the app itself (--force)
+    assert clash(tmp_path / "x", "far", "team") is not None  # listed, in another directory
+    _app(tmp_path / "unlisted", "lonely")
+    found = clash(tmp_path / "x", "lonely", "ai")
+    assert found is not None and not found.listed
+
+
+def test_a_namespace_set_by_the_parent_kustomization_makes_names_clash(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("namespace: prod\nresources: [a]\n")
+    _app(tmp_path / "a", "a", "ai")
+    assert clash(tmp_path / "b", "a", "team") is not None

@@ -72,3 +72,40 @@ def test_report_shows_need_available_pvc_and_probe_budget() -> None:
 
 def test_report_is_empty_without_a_model() -> None:
     assert sizing.report(QUESTIONS, {"app_name": "x", "image": "a/b:1", "serves_model": False}) == []
+
+
+def test_only_gpu_counts_tensor_parallelism_can_use_are_offered() -> None:
+    options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_memory_gib=24))
+    assert [option.changes for option in options] == [{"gpu_count": 8}]  # 7 x 24 would hold it, but vLLM
+    assert "--tensor-parallel-size 8 in container_args" in options[0].label
+    options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_count=3, gpu_memory_gib=24))
+    assert all(option.changes.get("gpu_count", 8) in (4, 8) for option in options)
+
+
+def test_lower_precision_on_more_gpus_when_neither_alone_fits() -> None:
+    options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=180, gpu_memory_gib=24))
+    assert [option.changes for option in options] == [{"model_precision": "int4", "gpu_count": 8}]
+    assert options[0].label.startswith("Use int4 on 8 GPUs: about 100.6 GiB on 8 x 24 GiB = 192 GiB")
+    # The fewest GPUs, and the highest precision when that needs more of them.
+    options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=405, gpu_memory_gib=80))
+    assert [option.changes for option in options] == [
+        {"model_precision": "int4", "gpu_count": 4},
+        {"model_precision": "int8", "gpu_count": 8},
+    ]
+
+
+def test_tensor_parallel_note_when_args_do_not_split_the_model() -> None:
+    context = {"serves_model": True, "gpu": True, "gpu_count": 2, "container_args": ["--model", "/m"]}
+    assert "--tensor-parallel-size 2" in (sizing.tensor_parallel_note(context) or "")
+    for args in (["--tensor-parallel-size", "2"], ["--tensor-parallel-size=2"], ["-tp", 2]):
+        assert sizing.tensor_parallel_note({**context, "container_args": args}) is None
+    assert sizing.tensor_parallel_note({**context, "gpu_count": 1}) is None
+    assert sizing.tensor_parallel_note({k: v for k, v in context.items() if k != "container_args"}) is None
+
+
+def test_report_works_with_a_template_version_without_the_overhead_value() -> None:
+    questions = [q for q in QUESTIONS if q.name != "memory_overhead"]
+    context = until_fit(model_params_b=8)
+    context.pop("memory_overhead")
+    text = "\n".join(sizing.report(questions, context))
+    assert "GiB needed (weights + an overhead" in text

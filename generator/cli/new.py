@@ -18,6 +18,8 @@ from generator.cli._common import friendly
 
 NEW_HELP = """Create a new app: ask copier.yml's questions, then render it with Copier.
 
+The questions are those of the template version that is rendered (--template, --vcs-ref).
+
 Interactive on a terminal. Non-interactive (scripts, CI) with --defaults, --preset or --answers-file,
 or when stdin is not a terminal. Answers: --set over --answers-file over --preset over the defaults;
 every answer is checked with copier.yml's rules before anything is written. DEST defaults to
@@ -70,8 +72,8 @@ def new(
         typer.Option(
             "--template",
             metavar="SRC",
-            help="Template source to render and record (git URL or path; default: $AIAPP_TEMPLATE, "
-            ".aiapp.yml, or this checkout).",
+            help="Template source to render, ask the questions of, and record (git URL or path; default: "
+            "$AIAPP_TEMPLATE, .aiapp.yml, or this checkout).",
         ),
     ] = None,
     vcs_ref: Annotated[
@@ -80,8 +82,8 @@ def new(
             "--vcs-ref",
             metavar="REF",
             envvar="AIAPP_TEMPLATE_REF",
-            help="Template version to render: a tag, branch or commit (default: the latest release tag; "
-            "HEAD renders the checkout as it is, uncommitted changes included).",
+            help="Template version to render and ask the questions of: a tag, branch or commit (default: "
+            "the latest release tag; HEAD renders the checkout as it is, uncommitted changes included).",
         ),
     ] = None,
 ) -> None:
