@@ -57,7 +57,7 @@ def test_alternatives_highest_precision_and_fewest_gpus() -> None:
 def test_alternatives_respect_the_gpu_count_limit() -> None:
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=405, gpu_memory_gib=24))
     assert all(option.changes.get("gpu_count", 0) <= 8 for option in options)
-    assert sizing.alternatives(QUESTIONS, until_fit(model_params_b=2000)) == []
+    assert sizing.alternatives(QUESTIONS, until_fit(model_params_b=2000, gpu_memory_gib=24)) == []
 
 
 def test_report_shows_need_available_pvc_and_probe_budget() -> None:
