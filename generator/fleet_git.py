@@ -123,17 +123,9 @@ class TemplateRepo:
 
     def latest_tag(self) -> str | None:
         """The highest PEP 440 release tag (no pre-releases), as Copier picks it; None without tags."""
-        from packaging.version import InvalidVersion, Version
+        from generator.template_source import latest_release_tag
 
-        best: tuple[Version, str] | None = None
-        for tag in git("tag", "--list", cwd=self.git_dir).split():
-            try:
-                version = Version(tag)
-            except InvalidVersion:
-                continue
-            if not version.is_prerelease and (best is None or version > best[0]):
-                best = (version, tag)
-        return best[1] if best else None
+        return latest_release_tag(git("tag", "--list", cwd=self.git_dir).split())
 
     def target(self, ref: str | None) -> Target:
         """The version to update to: `ref`, or the latest release tag (HEAD when there is no tag)."""

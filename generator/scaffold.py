@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any
 
 from generator.errors import AiappError, UsageError
 from generator.questions import Question, is_asked, load_copier_yml, parse_copier_yml
-from generator.template_source import copier_yml_path, is_url
+from generator.template_source import copier_yml_path, is_url, latest_release_tag
 
 STAGING_PREFIX = ".aiapp-new-"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -94,24 +94,7 @@ class _Unreachable(Exception):
     """The template source cannot be read (offline, no such path, no git): use the bundled copy."""
 
 
-def latest_tag(tags: Iterable[str]) -> str | None:
-    """The tag Copier renders by default: the highest PEP 440 version, prereleases and other tags ignored.
 
-    On a tie ("v1.0" and "1.0") the first one listed wins, as in Copier's stable sort.
-    """
-    from packaging.version import InvalidVersion, Version
-
-    best: tuple[Version, str] | None = None
-    for tag in tags:
-        try:
-            version = Version(tag)
-        except InvalidVersion:
-            continue
-        if version.is_prerelease:
-            continue
-        if best is None or version > best[0]:
-            best = (version, tag)
-    return best[1] if best else None
 
 
 def _git(cwd: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
@@ -173,7 +156,7 @@ def _read_local(root: Path, vcs_ref: str | None) -> tuple[str, str, list[str]]:
         listed = _git(root, "tag", "--list")
         if listed.returncode != 0:
             raise _Unreachable(_why(listed))
-        ref = latest_tag(listed.stdout.split())
+        ref = latest_release_tag(listed.stdout.split())
         if ref is None:
             ref = "HEAD"
             notes.append(_no_tag_note(str(root)))
@@ -218,7 +201,7 @@ def _read_remote(src: str, vcs_ref: str | None) -> tuple[str, str, list[str]]:
         if listed.returncode != 0:
             raise _Unreachable(_why(listed))
         lines = [line for line in listed.stdout.splitlines() if "\t" in line]
-        ref = latest_tag(line.split("\t", 1)[1].removeprefix("refs/tags/") for line in lines)
+        ref = latest_release_tag(line.split("\t", 1)[1].removeprefix("refs/tags/") for line in lines)
         if ref is None:
             ref = "HEAD"
             notes.append(_no_tag_note(src))

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,3 +248,23 @@ def _is_git_root(path: Path) -> bool:
     if (path / ".git").exists():
         return True
     return path.name.endswith(".git") and (path / "HEAD").is_file() and (path / "objects").is_dir()
+
+
+def latest_release_tag(tags: Iterable[str]) -> str | None:
+    """The tag Copier renders by default: the highest PEP 440 version, prereleases and other tags ignored.
+
+    On a tie ("v1.0" and "1.0") the first one listed wins, as in Copier's stable sort. `aiapp new` and
+    `aiapp update` both pick versions with this, so they agree with each other and with Copier.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    best: tuple[Version, str] | None = None
+    for tag in tags:
+        try:
+            version = Version(tag)
+        except InvalidVersion:
+            continue
+        if not version.is_prerelease and (best is None or version > best[0]):
+            best = (version, tag)
+    return best[1] if best else None
+
