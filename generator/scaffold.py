@@ -94,9 +94,6 @@ class _Unreachable(Exception):
     """The template source cannot be read (offline, no such path, no git): use the bundled copy."""
 
 
-
-
-
 def _git(cwd: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
     """git, never prompting for credentials (a remote that needs them is read as unreachable)."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
