@@ -108,7 +108,7 @@ def _rule_section(item: Rule) -> str:
         if item.kinds
         else "reported by the checker itself"
     )
-    lines = [f'<a id="{item.id.lower()}"></a>', "", f"### {item.id} `{item.slug}`: {item.title}", ""]
+    lines = [f'<a id="{item.id.lower()}"></a>', "", f"### {item.id} `{item.slug}`: {item.title_text}", ""]
     lines.append(
         f"- **Severity:** {item.severity.value}" + ("" if item.suppressible else " (cannot be suppressed)")
     )
@@ -126,7 +126,9 @@ def markdown() -> str:
     """The whole docs/rules.md."""
     values = cluster().values()
     text = _INTRO.format(command=COMMAND, annotation=ANNOTATION, **values)
-    table = [f"| [{r.id}](#{r.id.lower()}) | `{r.slug}` | {r.severity.value} | {r.title} |" for r in rules()]
+    table = [
+        f"| [{r.id}](#{r.id.lower()}) | `{r.slug}` | {r.severity.value} | {r.title_text} |" for r in rules()
+    ]
     parts = [text + "\n".join(table)]
     for family, items in groupby(rules(), key=lambda item: item.family):
         parts.append(f"## {FAMILIES[family][1]}")
@@ -137,7 +139,7 @@ def markdown() -> str:
 def table_text() -> str:
     """`aiapp check --list-rules`: one line per rule."""
     width = max(len(item.slug) for item in rules())
-    return "\n".join(f"{r.id}  {r.severity.value:<7}  {r.slug:<{width}}  {r.title}" for r in rules())
+    return "\n".join(f"{r.id}  {r.severity.value:<7}  {r.slug:<{width}}  {r.title_text}" for r in rules())
 
 
 def table_json() -> str:
@@ -147,7 +149,7 @@ def table_json() -> str:
             {
                 "id": r.id,
                 "slug": r.slug,
-                "title": r.title,
+                "title": r.title_text,
                 "severity": r.severity.value,
                 "family": r.family,
                 "section": r.section,

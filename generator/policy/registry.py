@@ -60,6 +60,10 @@ class Rule:
         return self.fix.format(**cluster().values())
 
     @cached_property
+    def title_text(self) -> str:
+        return self.title.format(**cluster().values())
+
+    @cached_property
     def why_text(self) -> str:
         return self.why.format(**cluster().values())
 

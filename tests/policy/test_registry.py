@@ -25,7 +25,7 @@ def test_ids_and_slugs_are_unique_and_match_their_family() -> None:
 
 @pytest.mark.parametrize("rule", rules(), ids=lambda rule: rule.id)
 def test_rule_metadata_is_complete(rule: Rule) -> None:
-    assert rule.title and rule.why_text and rule.fix_hint
+    assert rule.title_text and rule.why_text and rule.fix_hint
     names = "|".join(cluster().values())
     placeholders = re.compile(rf"\{{({names})\}}")
     assert not placeholders.search(rule.fix_hint + rule.why_text), "a cluster constant was not filled in"

@@ -30,7 +30,7 @@ def rule_descriptor(item: Rule) -> dict[str, Any]:
     return {
         "id": item.id,
         "name": item.slug,
-        "shortDescription": {"text": item.title},
+        "shortDescription": {"text": item.title_text},
         "fullDescription": {"text": item.why_text},
         "help": {"text": text, "markdown": f"**Fix:** {markdown}"},
         "defaultConfiguration": {"level": _level(item.severity)},

@@ -29,7 +29,7 @@ def uses_gpu(pod: Pod) -> bool:
 @object_rule(
     id="AIA101",
     slug="gpu-resource-name",
-    title="GPU resource is nvidia.com/gpu",
+    title="GPU resource is {gpu_resource}",
     severity=Severity.ERROR,
     family="gpu",
     section=f"{SECTION} > Requirements; AI-DOMAIN ANTI-PATTERNS > Resource Management",
@@ -116,7 +116,7 @@ def _affinity_requires(spec: dict[str, object], label: str) -> bool:
 @object_rule(
     id="AIA103",
     slug="gpu-node-selector",
-    title='GPU workloads select GPU nodes (gpu-node: "true")',
+    title='GPU workloads select GPU nodes ({gpu_node_label}: "true")',
     severity=Severity.ERROR,
     family="gpu",
     section=f"{SECTION}; AI-DOMAIN ANTI-PATTERNS > Resource Management",
@@ -157,7 +157,7 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
 @object_rule(
     id="AIA104",
     slug="gpu-toleration",
-    title="GPU workloads tolerate the nvidia.com/gpu taint",
+    title="GPU workloads tolerate the {gpu_resource} taint",
     severity=Severity.ERROR,
     family="gpu",
     section=SECTION,

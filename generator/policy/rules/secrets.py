@@ -53,7 +53,7 @@ def _store_problem(ref: Any, cluster: Cluster) -> str | None:
 @object_rule(
     id="AIA502",
     slug="externalsecret-store",
-    title="ExternalSecrets read from the ClusterSecretStore bitwarden-backend",
+    title="ExternalSecrets read from the ClusterSecretStore {secret_store}",
     severity=Severity.ERROR,
     family="secrets",
     section=SECTION,

@@ -40,7 +40,7 @@ CLAIM_KINDS = ("PersistentVolumeClaim", "StatefulSet")
 @object_rule(
     id="AIA201",
     slug="pvc-storage-class",
-    title="PVCs use the proxmox-csi StorageClass",
+    title="PVCs use the {storage_class} StorageClass",
     severity=Severity.ERROR,
     family="storage",
     section=f"{SECTION} > Requirements",
