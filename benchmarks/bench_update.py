@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator.presets import preset_names  # noqa: E402
+from generator.template.presets import preset_names  # noqa: E402
 from tests.upgrade.scaffold import (  # noqa: E402
     commit,
     git,

@@ -27,3 +27,7 @@ class TemplateSourceError(AiappError):
     """The template (copier.yml and template/) cannot be found or reached."""
 
     exit_code = 2
+
+
+class RenderError(AiappError):
+    """Copier failed, or the template version cannot be read: nothing was written."""

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.presets import load_preset, preset_names
-from generator.render import render_app
+from generator.template.presets import load_preset, preset_names
+from generator.template.render import render_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = preset_names()

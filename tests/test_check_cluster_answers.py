@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from generator.policy import Options, check_paths
-from generator.presets import load_preset
+from generator.template.presets import load_preset
 from tests.conftest import render
 
 OTHER_CLUSTER = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from generator.questions import SUPPORTED_TYPES, load_copier_yml, load_questions, resolve
+from generator.template.questions import SUPPORTED_TYPES, load_copier_yml, load_questions, resolve
 from tests.conftest import ROOT
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.presets import preset_names, preset_summary
-from generator.template_source import latest_release_tag as latest_tag
+from generator.template.presets import preset_names, preset_summary
+from generator.template.source import latest_release_tag as latest_tag
 from tests.conftest import ROOT, TEMPLATE_REF
 from tests.upgrade.scaffold import edit, new_questions, release, template_repo
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.presets import preset_names, preset_path
+from generator.template.presets import preset_names, preset_path
 from tests.conftest import ROOT
 from tests.test_new_cli import console_script
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from generator.presets import load_preset
-from generator.questions import resolve
+from generator.template.presets import load_preset
+from generator.template.questions import resolve
 from tests.conftest import PRESETS, load_objects
 
 CLUSTER = resolve({})

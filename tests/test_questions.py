@@ -1,4 +1,4 @@
-"""generator.questions evaluates copier.yml's defaults, conditions and validators like Copier does."""
+"""generator.template.questions evaluates copier.yml's defaults, conditions and validators as Copier does."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from generator.jinja_cache import ExpressionCache
-from generator.questions import (
+from generator.template.jinja_cache import ExpressionCache
+from generator.template.questions import (
     Question,
     cast,
     check,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.schemas import SchemaValidator
+from generator.template.schemas import SchemaValidator
 from tests.conftest import PRESETS, in_ci
 
 CORE_KINDS = {"Deployment", "Service", "ConfigMap", "PersistentVolumeClaim"}

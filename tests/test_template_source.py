@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import template_source as ts
 from generator.errors import TemplateSourceError
+from generator.template import source as ts
 from tests.upgrade.scaffold import ROOT, init_repo
 
 
@@ -108,7 +108,7 @@ def test_installed_package_error_from_the_cli(tmp_path: Path) -> None:
     """Whole process, as a user runs it: no checkout, no setting -> exit 2, one error line, no traceback."""
     script = (
         "import pathlib, typer\n"
-        "from generator import template_source as ts\n"
+        "from generator.template import source as ts\n"
         "from generator.cli._common import friendly\n"
         f"ts.bundled_template_dir = lambda: pathlib.Path({str(tmp_path)!r})\n"
         "app = typer.Typer()\n"

@@ -314,7 +314,7 @@ def test_remote_template_is_fetched_once_and_src_path_stays_the_url(
     release(work, "v0.2.0", pattern_change)
     git(work, "push", "--quiet", "--tags", str(bare), "main")
 
-    from generator import fleet_git
+    from generator.fleet import git as fleet_git
 
     opened: list[str] = []
     original = fleet_git.TemplateRepos._open
@@ -441,7 +441,7 @@ def test_url_expansion_matches_copier(src: str, tmp_path: Path) -> None:
     """aiapp re-states Copier's URL rules so `aiapp status` need not import Copier: same answers."""
     from copier._vcs import get_repo
 
-    from generator.fleet_git import expand_url
+    from generator.fleet.git import expand_url
 
     tpl = template_repo(tmp_path / "tpl")
     src = src.replace("TEMPLATE", str(tpl)).replace("NOWHERE", str(tmp_path / "nowhere"))

@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from generator.cli import app as cli
-from generator.presets import load_preset
+from generator.template.presets import load_preset
 from tests.upgrade.scaffold import (
     ROOT,
     clear_work_tree,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.fleet_update import Outcome, UpdateOptions, update_fleet
-from generator.presets import load_preset
+from generator.fleet.update import Outcome, UpdateOptions, update_fleet
+from generator.template.presets import load_preset
 from tests.upgrade.scaffold import (
     clear_work_tree,
     commit,

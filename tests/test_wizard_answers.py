@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from generator import sizing
-from generator.answers import gather, parse_sets, resolve_given, show
 from generator.errors import UsageError
-from generator.questions import load_questions
+from generator.new import sizing
+from generator.template.answers import gather, parse_sets, resolve_given, show
+from generator.template.questions import load_questions
 
 QUESTIONS = load_questions()
 REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "model_name=m"]

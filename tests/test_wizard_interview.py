@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from generator.answers import Given, gather
 from generator.errors import UsageError
-from generator.interview import interview
-from generator.questions import load_questions
-from generator.wizard import NewOptions, run_new
+from generator.new.interview import interview
+from generator.new.wizard import NewOptions, run_new
+from generator.template.answers import Given, gather
+from generator.template.questions import load_questions
 from tests.conftest import TEMPLATE_REF
 
 QUESTIONS = load_questions()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.kustomization import RegisterError, add_resource, clash, listed_in, register, styled
+from generator.new.register import RegisterError, add_resource, clash, listed_in, register, styled
 
 FILE = """\
 # Apps of the ai namespace.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import sizing
-from generator.questions import load_copier_yml, load_questions, resolve
+from generator.new import sizing
+from generator.template.questions import load_copier_yml, load_questions, resolve
 
 QUESTIONS = load_questions()
 BASE: dict[str, Any] = {"app_name": "x", "image": "a/b:1", "model_name": "m", "gpu": True}

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from generator.presets import load_preset
-from generator.questions import load_questions, resolve
+from generator.template.presets import load_preset
+from generator.template.questions import load_questions, resolve
 from tests.conftest import load_objects, render
 
 TRICKY = [
@@ -60,7 +60,7 @@ def test_description_survives_kustomize(text: str, rendered) -> None:
 def test_control_characters_are_refused_by_the_rule() -> None:
     question = next(q for q in load_questions() if q.name == "description")
     context = resolve(load_preset("chat-litellm"))
-    from generator.questions import check
+    from generator.template.questions import check
 
     assert check(question, "bell\x07", context) is not None
     assert check(question, "line\u2028separator", context) is not None

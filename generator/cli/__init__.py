@@ -1,4 +1,7 @@
-"""The `aiapp` command line. Thin: each command module parses options and calls the library.
+"""The `aiapp` command line. Thin: each command module parses options, calls one function of a capability
+(`generator.new`, `generator.fleet`, `generator.policy`) and maps its errors to exit codes.
+
+May import: anything in `generator`; nothing imports it.
 
 This package module stays import-light: `aiapp --help` and `aiapp --version` are answered from the table
 below without importing Typer (whose import alone takes ~0.1 s); everything else goes to the Typer app

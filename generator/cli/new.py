@@ -88,7 +88,7 @@ def new(
     ] = None,
 ) -> None:
     from generator.errors import AiappError
-    from generator.wizard import NewOptions, run_new
+    from generator.new.wizard import NewOptions, run_new
 
     options = NewOptions(
         dest=dest,
@@ -121,7 +121,7 @@ def new(
 @friendly
 def presets() -> None:
     """List the presets: named answer sets for `aiapp new --preset NAME`."""
-    from generator.presets import preset_names, preset_summary
+    from generator.template.presets import preset_names, preset_summary
 
     names = preset_names()
     width = max((len(name) for name in names), default=0)

@@ -49,7 +49,7 @@ def status(
         Format, typer.Option("--format", metavar="table|json", help="Output format.")
     ] = Format.TABLE,
 ) -> None:
-    from generator.fleet import fleet_status
+    from generator.fleet.apps import fleet_status
 
     rows = fleet_status(paths or [Path(".")])
     if output is Format.JSON:

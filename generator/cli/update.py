@@ -58,11 +58,11 @@ def update(
         ),
     ] = False,
 ) -> None:
-    from generator.fleet_update import Outcome, UpdateOptions, update_fleet
+    from generator.fleet.update import Outcome, UpdateOptions, update_fleet
 
     data: dict[str, str] = {}
     if sets:
-        from generator.answers import parse_sets
+        from generator.template.answers import parse_sets
 
         data = parse_sets(sets)
     results = update_fleet(

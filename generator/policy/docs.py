@@ -9,7 +9,7 @@ import json
 import textwrap
 from itertools import groupby
 
-from generator.policy.cluster import cluster
+from generator.cluster.facts import cluster
 from generator.policy.registry import FAMILIES, Rule, rules
 from generator.policy.suppress import ANNOTATION
 

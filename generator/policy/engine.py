@@ -15,7 +15,7 @@ from functools import cache
 from itertools import repeat
 from typing import Any
 
-from generator.policy.cluster import cluster, cluster_for
+from generator.cluster.facts import cluster, cluster_for
 from generator.policy.facts import summarize
 from generator.policy.loader import Unit, discover, load
 from generator.policy.model import Finding, Hit, K8sObject, Severity, UnitResult, YamlPath
@@ -67,7 +67,7 @@ def finding(item: Rule, obj: K8sObject, hit: Hit) -> Finding:
 @cache
 def _validator(k8s_version: str, location: str | None) -> Any:
     """The schema validator for these settings, one per process (it caches compiled schemas)."""
-    from generator.schemas import SchemaValidator
+    from generator.template.schemas import SchemaValidator
 
     return SchemaValidator(k8s_version=k8s_version, location=location)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.policy.cluster import Cluster
+from generator.cluster.facts import Cluster
 from generator.policy.k8s import NETWORK_POLICY_KINDS, WORKLOAD_KINDS, mapping, pod_of, sequence
 from generator.policy.model import K8sObject, Summary
 from generator.policy.selectors import policy_specs

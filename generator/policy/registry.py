@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import TypeVar
 
-from generator.policy.cluster import Cluster, cluster
+from generator.cluster.facts import Cluster, cluster
 from generator.policy.model import Hit, K8sObject, Severity, Summary
 
 ObjectCheck = Callable[[K8sObject, Cluster], Iterator[Hit]]

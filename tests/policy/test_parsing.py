@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.policy.cluster import cluster
+from generator.cluster.facts import cluster
 from generator.policy.k8s import url_host
 from generator.policy.model import Origin
 from generator.policy.rules.providers import _cilium_pattern, find_provider_hosts

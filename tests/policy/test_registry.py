@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from generator.policy.cluster import cluster
+from generator.cluster.facts import cluster
 from generator.policy.registry import FAMILIES, Rule, get, rules, rules_by_kind
-from generator.questions import resolve
+from generator.template.questions import resolve
 from tests.conftest import ROOT, in_ci
 
 PATTERNS = ROOT.parent / "shared" / "patterns" / "ai-apps-AGENTS.md"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from generator.render import render_app
+from generator.template.render import render_app
 
 ROOT = Path(__file__).resolve().parents[2]
 # What Copier needs from this repository to render and update apps (presets are answers, not template).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.policy.cluster import Cluster
+from generator.cluster.facts import Cluster
 from generator.policy.k8s import (
     LONG_RUNNING_KINDS,
     WORKLOAD_KINDS,

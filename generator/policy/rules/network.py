@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from generator.policy.cluster import Cluster
+from generator.cluster.facts import Cluster
 from generator.policy.k8s import NETWORK_POLICY_KINDS, mapping, sequence
 from generator.policy.model import Hit, K8sObject, Severity, Summary
 from generator.policy.registry import object_rule, set_rule

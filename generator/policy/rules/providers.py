@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from generator.policy.cluster import Cluster
+from generator.cluster.facts import Cluster
 from generator.policy.exceptions import documented_exceptions
 from generator.policy.k8s import (
     NETWORK_POLICY_KINDS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.policy.cluster import Cluster
+from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, containers, mapping, pod_of, sequence
 from generator.policy.model import Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule

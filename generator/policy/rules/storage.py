@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from generator.policy.cluster import Cluster
+from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, containers, labels, mapping, pod_of, sequence
 from generator.policy.model import Hit, K8sObject, Severity, Summary, YamlPath
 from generator.policy.registry import object_rule, set_rule

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import AiappError, UsageError
-from generator.fleet_git import TemplateRepos, git, template_repos
+from generator.fleet.git import TemplateRepos, git, template_repos
 
 ANSWERS_FILE = ".copier-answers.yml"
 # Directories never searched for apps: VCS metadata and dependency trees.

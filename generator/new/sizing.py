@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.answers import one_line, show
-from generator.questions import Question, check, reevaluate, resolve
+from generator.template.answers import one_line, show
+from generator.template.questions import Question, check, reevaluate, resolve
 
 # The copier.yml names the sizing help reads (tests/test_wizard_sizing.py checks they exist).
 SERVES = "serves_model"

@@ -123,7 +123,7 @@ class TemplateRepo:
 
     def latest_tag(self) -> str | None:
         """The highest PEP 440 release tag (no pre-releases), as Copier picks it; None without tags."""
-        from generator.template_source import latest_release_tag
+        from generator.template.source import latest_release_tag
 
         return latest_release_tag(git("tag", "--list", cwd=self.git_dir).split())
 

@@ -18,14 +18,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator import sizing
-from generator.answers import Resolution, gather, resolve_given, show_as
 from generator.errors import UsageError
-from generator.questions import Question, parse_questions
-from generator.scaffold import TemplateVersion, check_destination, install, next_steps, plan, staged
+from generator.new import sizing
+from generator.new.next_steps import next_steps
+from generator.new.staging import check_destination, install, plan, staged
+from generator.template.answers import Resolution, gather, resolve_given, show_as
+from generator.template.questions import Question, parse_questions
+from generator.template.versions import TemplateVersion
 
 if TYPE_CHECKING:
-    from generator.interview import Prompter
+    from generator.new.interview import Prompter
 
 # Where Copier records the answers when copier.yml does not say (`_answers_file`).
 ANSWERS_FILE = ".copier-answers.yml"
@@ -69,7 +71,7 @@ def summary(questions: list[Question], resolution: Resolution) -> list[str]:
 
 
 def _answers(options: NewOptions, questions: list[Question], version: TemplateVersion) -> Resolution:
-    from generator.presets import load_preset
+    from generator.template.presets import load_preset
 
     given = gather(
         questions,
@@ -82,7 +84,7 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
     if options.dest is not None:
         check_destination(options.dest, options.force)
     if options.interactive:
-        from generator.interview import interview
+        from generator.new.interview import interview
 
         rule = partial(_prompt_rule, options, str(version.config.get("_answers_file") or ANSWERS_FILE))
         return interview(questions, given, _prompter(options), extra=rule)
@@ -103,7 +105,7 @@ def _prompt_rule(
         except UsageError as error:
             return f"{error.message} (pass DEST to write elsewhere, or --force)"
     if name == "namespace" and options.register and context.get("app_name"):
-        from generator.kustomization import clash
+        from generator.new.register import clash
 
         dest = options.dest or Path(str(context["app_name"]))
         found = clash(dest, str(context["app_name"]), str(value), answers_file)
@@ -119,7 +121,7 @@ def check_siblings(
     options: NewOptions, dest: Path, context: Mapping[str, Any], answers_file: str = ANSWERS_FILE
 ) -> str | None:
     """A sibling app with the same app_name and namespace: an error with --register, else a warning."""
-    from generator.kustomization import clash
+    from generator.new.register import clash
 
     if "app_name" not in context:
         return None
@@ -134,7 +136,7 @@ def check_siblings(
 
 def _prompter(options: NewOptions) -> Prompter:
     if options.prompter is None:
-        from generator.interview import TerminalPrompter
+        from generator.new.interview import TerminalPrompter
 
         options.prompter = TerminalPrompter()
     return options.prompter
@@ -142,8 +144,8 @@ def _prompter(options: NewOptions) -> Prompter:
 
 def run_new(options: NewOptions) -> int:
     """Run `aiapp new`; the exit code (0 written or dry run, 1 declined at the confirmation)."""
-    from generator.scaffold import read_template
-    from generator.template_source import resolve_template_source
+    from generator.template.source import resolve_template_source
+    from generator.template.versions import read_template
 
     if options.show and not options.dry_run:
         raise UsageError("--show needs --dry-run")
@@ -189,7 +191,7 @@ def run_new(options: NewOptions) -> int:
                     out(f"\n--- {dest / name}")
                     out((stage.root / name).read_text(encoding="utf-8").rstrip("\n"))
             if options.register:
-                from generator.kustomization import register
+                from generator.new.register import register
 
                 out(register(dest, write=False))
             return 0
@@ -208,7 +210,7 @@ def run_new(options: NewOptions) -> int:
         out(f"  kept your {name} (the template creates it only once)")
     registered = None
     if options.register:
-        from generator.kustomization import register
+        from generator.new.register import register
 
         registered = register(dest)
     for line in next_steps(dest, questions, resolution.context, registered):

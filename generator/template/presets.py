@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from generator.errors import UsageError
-from generator.template_source import PRESETS_DIR
+from generator.template.source import PRESETS_DIR
 
 
 def preset_names() -> list[str]:

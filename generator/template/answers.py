@@ -1,6 +1,6 @@
 """Answers given up front (a preset, an answers file, `--set`) and the non-interactive resolution.
 
-The rules are copier.yml's validators, evaluated by `generator.questions`; this module only decides
+The rules are copier.yml's validators, evaluated by `generator.template.questions`; this module only decides
 where a value comes from and turns a broken rule into one line that names the question, the value and
 the rule, so a CI log says exactly what to fix.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError
-from generator.questions import Question, cast, check, default_for, is_asked
+from generator.template.questions import Question, cast, check, default_for, is_asked
 
 Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
 

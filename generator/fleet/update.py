@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.errors import AiappError
-from generator.fleet import (
+from generator.fleet.apps import (
     App,
     conflict_files,
     find_apps,
@@ -34,7 +34,7 @@ from generator.fleet import (
     uncommitted_files,
     unresolved_conflicts,
 )
-from generator.fleet_git import (
+from generator.fleet.git import (
     GitError,
     Target,
     TemplateRepo,
@@ -43,7 +43,7 @@ from generator.fleet_git import (
     git_config_env,
     template_repos,
 )
-from generator.template_source import ENV_TEMPLATE, SETTINGS_FILE, configured_sources, normalise_source
+from generator.template.source import ENV_TEMPLATE, SETTINGS_FILE, configured_sources, normalise_source
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -148,7 +148,7 @@ def update_fleet(
                 ) from None
             if isinstance(planned, _Plan):
                 if parked is None:
-                    from generator.fleet_speedups import copier_caches
+                    from generator.fleet.speedups import copier_caches
 
                     stack.enter_context(copier_caches())
                     parked = stack.enter_context(_parked_conflicts())

@@ -65,7 +65,7 @@ class Cluster:
 
 def _tier_choices() -> tuple[str, ...]:
     """The backup tiers offered by the `model_backup_tier` question, most critical first."""
-    from generator.questions import load_questions
+    from generator.template.questions import load_questions
 
     for question in load_questions():
         if question.name == "model_backup_tier" and question.choices:
@@ -76,7 +76,7 @@ def _tier_choices() -> tuple[str, ...]:
 @cache
 def cluster(overrides: tuple[tuple[str, str], ...] = ()) -> Cluster:
     """The constants of copier.yml, with an app's own cluster answers (JSON values) if any; cached."""
-    from generator.questions import resolve
+    from generator.template.questions import resolve
 
     values = resolve({name: json.loads(value) for name, value in overrides})
     tiers = _tier_choices()
@@ -125,7 +125,7 @@ def _cluster_answers(answers_file: Path) -> tuple[tuple[str, str], ...]:
     """The cluster questions an app answered itself (`customize_cluster: true`); () for the others."""
     import yaml
 
-    from generator.questions import load_questions
+    from generator.template.questions import load_questions
 
     try:
         answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from generator.errors import TemplateSourceError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the `generator` package
 PRESETS_DIR = PACKAGE_DIR / "presets"
 
 ENV_TEMPLATE = "AIAPP_TEMPLATE"

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from generator.template_source import copier_yml_path
+from generator.template.source import copier_yml_path
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
 
-    from generator.jinja_cache import ExpressionCache
+    from generator.template.jinja_cache import ExpressionCache
 
 SUPPORTED_TYPES = ("str", "int", "float", "bool", "yaml", "json")
 CLUSTER_CONDITION = "{{ customize_cluster }}"
@@ -122,7 +122,7 @@ def _expressions() -> ExpressionCache:
     """The on-disk cache of compiled expressions, saved when the process ends."""
     import atexit
 
-    from generator.jinja_cache import ExpressionCache
+    from generator.template.jinja_cache import ExpressionCache
 
     expressions = ExpressionCache(jinja_env())
     atexit.register(expressions.save)

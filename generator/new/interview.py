@@ -1,7 +1,7 @@
 """The interactive part of `aiapp new`: copier.yml's questions, asked in a terminal.
 
 Every question, help text, default, condition and rule comes from copier.yml through
-`generator.questions`; the wizard only decides how to ask (text, yes/no, select, checkbox), refuses a
+`generator.template.questions`; the wizard only decides how to ask (text, yes/no, select, checkbox), refuses a
 value that breaks its rule with the rule's own message, and adds the sizing help after the GPU answers.
 The prompts go through a small `Prompter` protocol so tests can drive the logic without a terminal;
 `TerminalPrompter` is the questionary implementation (imported only when a person is at the keyboard).
@@ -13,9 +13,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from generator import sizing
-from generator.answers import Given, Resolution, invalid, one_line, safe_default, show_as, unused_note
-from generator.questions import Question, cast, check, default_for, is_asked, reevaluate
+from generator.new import sizing
+from generator.template.answers import (
+    Given,
+    Resolution,
+    invalid,
+    one_line,
+    safe_default,
+    show_as,
+    unused_note,
+)
+from generator.template.questions import Question, cast, check, default_for, is_asked, reevaluate
 
 # "Change the model or GPU answers" asks again from this question to gpu_memory_gib.
 REWIND_TO = "model_name"

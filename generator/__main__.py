@@ -1,0 +1,5 @@
+"""`python -m generator`: the same as the `aiapp` console script."""
+
+from generator.cli import main
+
+main()
