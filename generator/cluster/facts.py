@@ -41,6 +41,21 @@ class Cluster:
     providers: tuple[tuple[str, str], ...]
     model_hub_names: tuple[str, ...]
     model_hub_patterns: tuple[str, ...]
+    # The shared services as pods: the labels that select them and the port they listen on (Cilium
+    # matches the pod port after DNAT; the URLs above use the Service port).
+    qdrant_selector: tuple[tuple[str, str], ...] = ()
+    qdrant_target_port: int = 0
+    qdrant_api_key_item: str | None = None
+    litellm_selector: tuple[tuple[str, str], ...] = ()
+    litellm_target_port: int = 0
+    # GPU nodes: the labels a GPU pod selects, the taints it tolerates, its RuntimeClass (None: default).
+    gpu_node_selector: tuple[tuple[str, str], ...] = ()
+    gpu_tolerations: tuple[tuple[tuple[str, str], ...], ...] = ()
+    gpu_runtime_class: str | None = None
+    secret_store_kind: str = "ClusterSecretStore"
+    secret_store_api_version: str = "external-secrets.io/v1beta1"
+    # Where Prometheus runs, when it scrapes apps (None: no scraping).
+    monitoring_namespace: str | None = None
 
     def values(self) -> dict[str, Any]:
         """The constants by name, for formatting fix hints and rule documentation."""
@@ -50,6 +65,11 @@ class Cluster:
         values["providers"] = ", ".join(host for _, host in self.providers)
         values["model_hub_names"] = ", ".join(self.model_hub_names)
         values["model_hub_patterns"] = ", ".join(self.model_hub_patterns)
+        for name in ("qdrant_selector", "litellm_selector", "gpu_node_selector"):
+            values[name] = ", ".join(f"{key}={value}" for key, value in getattr(self, name))
+        values["gpu_tolerations"] = "; ".join(
+            ", ".join(f"{key}={value}" for key, value in toleration) for toleration in self.gpu_tolerations
+        )
         return values
 
     def service_hosts(self, service: str, namespace: str) -> frozenset[str]:
@@ -105,6 +125,16 @@ def cluster(overrides: tuple[tuple[str, str], ...] = ()) -> Cluster:
         providers=tuple((name, spec["host"]) for name, spec in values["providers"].items()),
         model_hub_names=tuple(values["model_hub_hosts"]["names"]),
         model_hub_patterns=tuple(values["model_hub_hosts"]["patterns"]),
+        qdrant_selector=(("app.kubernetes.io/name", values["qdrant_name_label"]),),
+        qdrant_target_port=int(values["qdrant_port"]),
+        litellm_selector=(("app.kubernetes.io/name", values["litellm_name_label"]),),
+        litellm_target_port=int(values["litellm_port"]),
+        gpu_node_selector=((values["gpu_node_label"], "true"),),
+        gpu_tolerations=(
+            (("key", values["gpu_resource"]), ("operator", "Exists"), ("effect", "NoSchedule")),
+        ),
+        gpu_runtime_class=values["gpu_runtime_class"] or None,
+        secret_store_api_version=values["external_secrets_api_version"],
     )
 
 
