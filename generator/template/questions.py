@@ -106,12 +106,26 @@ def load_questions(path: Path | None = None) -> list[Question]:
     return parse_questions(load_copier_yml(path))
 
 
+# Files of the template version being read (`includes/validate.jinja` at a tag), over the bundled copy.
+_TEMPLATE_FILES: dict[str, str] = {}
+
+
+def use_template_files(files: Mapping[str, str]) -> None:
+    """Make copier.yml's `{% import %}`s read these files (the version whose copier.yml is used)."""
+    _TEMPLATE_FILES.clear()
+    _TEMPLATE_FILES.update(files)
+
+
 @cache
 def jinja_env() -> Environment:
-    """A Jinja environment with the filters Copier provides to copier.yml expressions."""
+    """A Jinja environment like the one Copier renders copier.yml expressions in: the same filters, and a
+    loader rooted at the template root, so validators can `{% import 'includes/validate.jinja' as v %}`
+    (copier/_main.py, Worker.jinja_env: CopierTemplateLoader(template.local_abspath))."""
+    from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
     return SandboxedEnvironment(
+        loader=ChoiceLoader([DictLoader(_TEMPLATE_FILES), FileSystemLoader(str(copier_yml_path().parent))]),
         extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
         keep_trailing_newline=True,
     )
