@@ -107,7 +107,10 @@ def find_setting(start: Path) -> Setting | None:
     start = start.expanduser().absolute()
     for directory in [start, *start.parents]:
         path = directory / SETTINGS_FILE
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                continue
+        except OSError:  # a name too long for the file system: no settings file there
             continue
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
