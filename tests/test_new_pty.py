@@ -32,6 +32,7 @@ class Session:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
         # The working tree's template (questions and files), like every other test.
         env["AIAPP_TEMPLATE_REF"] = TEMPLATE_REF
+        env["AIAPP_RENDER_UNCOMMITTED"] = "1"
         # No cursor-position request: a pty never answers it and prompt_toolkit would wait for it.
         env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="250", LINES="60")
         self.log = io.StringIO()
