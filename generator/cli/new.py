@@ -84,7 +84,7 @@ def new(
             metavar="REF",
             envvar="AIAPP_TEMPLATE_REF",
             help="Template version to render and ask the questions of: a tag, branch or commit (default: "
-            "the latest release tag; HEAD renders the checkout as it is, uncommitted changes included).",
+            "the latest release tag; a checkout with uncommitted changes renders its last commit).",
         ),
     ] = None,
 ) -> None:
