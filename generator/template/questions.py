@@ -106,26 +106,17 @@ def load_questions(path: Path | None = None) -> list[Question]:
     return parse_questions(load_copier_yml(path))
 
 
-# Files of the template version being read (`includes/validate.jinja` at a tag), over the bundled copy.
-_TEMPLATE_FILES: dict[str, str] = {}
-
-
-def use_template_files(files: Mapping[str, str]) -> None:
-    """Make copier.yml's `{% import %}`s read these files (the version whose copier.yml is used)."""
-    _TEMPLATE_FILES.clear()
-    _TEMPLATE_FILES.update(files)
-
-
 @cache
 def jinja_env() -> Environment:
     """A Jinja environment like the one Copier renders copier.yml expressions in: the same filters, and a
     loader rooted at the template root, so validators can `{% import 'includes/validate.jinja' as v %}`
     (copier/_main.py, Worker.jinja_env: CopierTemplateLoader(template.local_abspath))."""
-    from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader
+    from jinja2 import FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
+    # The bundled template's files: a copier.yml read from another version imports these too.
     return SandboxedEnvironment(
-        loader=ChoiceLoader([DictLoader(_TEMPLATE_FILES), FileSystemLoader(str(copier_yml_path().parent))]),
+        loader=FileSystemLoader(str(copier_yml_path().parent)),
         extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
         keep_trailing_newline=True,
     )
