@@ -106,6 +106,15 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip(os.sep) + os.sep)
 
 
+def common_parent(paths: list[str] | tuple[str, ...]) -> Path:
+    """The directory the checked paths share (where the search for `.aiapp.yml` starts)."""
+    folders = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p))) for p in paths]
+    try:
+        return Path(os.path.commonpath(folders)) if folders else Path.cwd()
+    except ValueError:
+        return Path.cwd()
+
+
 def find(start: Path) -> Path | None:
     """The nearest `.aiapp.yml` with a `check:` key at or above `start`."""
     import yaml

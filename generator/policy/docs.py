@@ -10,7 +10,7 @@ import textwrap
 from itertools import groupby
 
 from generator.cluster.facts import cluster
-from generator.policy.registry import FAMILIES, Rule, rules
+from generator.policy.registry import APPLIES_TEXT, FAMILIES, Rule, rules
 from generator.policy.suppress import ANNOTATION
 
 COMMAND = "python -m generator.policy.docs > docs/rules.md"
@@ -43,10 +43,21 @@ metadata:
     #   {annotation}: "AIA301, AIA302: this object is the LLM proxy itself"
 ```
 
-A suppression without a reason is not honoured and is reported (AIA006); an unknown or
-unsuppressible rule is a warning (AIA007). Input rules (AIA001-AIA008) cannot be suppressed. A
-suppression covers only the object that carries it: for a workload, the Deployment (or StatefulSet, ...)
-itself, not its pod template.
+A suppression without a reason that says something (at least two words: not ".", "ok" or "todo") is
+not honoured and is reported (AIA006); an unknown or unsuppressible rule is a warning (AIA007). Input
+rules (AIA001-AIA008, AIA012) cannot be suppressed. A suppression covers only the object that carries
+it: for a workload, the Deployment (or StatefulSet, ...) itself, not its pod template. Suppressed
+findings are counted in the summary; `--show-suppressed` lists them with their reasons. A whole rule is
+disabled or re-graded for a repository in `.aiapp.yml` (see [ci.md](ci.md#configuration-aiappyml)).
+
+## Scope and roles
+
+The house rules govern the AI applications, not every app of a GitOps repository. `check: scope:` in
+`.aiapp.yml` names the paths and/or namespaces they govern (default: everything checked); each rule
+below says what it applies to. Objects out of scope are not reported, but every object read still
+counts across objects: a CiliumNetworkPolicy anywhere in the repository may select a workload in scope.
+The shared services themselves (the Qdrant in `{qdrant_namespace}` and LiteLLM in `{litellm_namespace}`,
+recognised by the labels of the cluster facts) are not apps: rules marked "apps" skip them.
 
 ## Documented exceptions
 
@@ -119,6 +130,7 @@ def _rule_section(item: Rule) -> str:
     lines.append(f"- **Why:** {item.why_text}")
     lines.append(f"- **Fix:** {item.fix_hint}")
     lines.append(f"- **Looks at:** {scope}")
+    lines.append(f"- **Applies to:** {APPLIES_TEXT[item.applies]}")
     return "\n".join(lines)
 
 
