@@ -17,6 +17,11 @@ SECTION = "Network Policy Pattern"
 NODE_ENTITIES = frozenset({"host", "remote-node"})
 
 
+def _every_pod(selector: Any) -> bool:
+    """An endpointSelector without labels or expressions: every pod it may select."""
+    return not mapping(selector).get("matchLabels") and not mapping(selector).get("matchExpressions")
+
+
 @set_rule(
     id="AIA601",
     slug="workload-without-network-policy",
@@ -26,8 +31,10 @@ NODE_ENTITIES = frozenset({"host", "remote-node"})
     section=SECTION,
     quote="  endpointSelector:\n    matchLabels:\n      app.kubernetes.io/name: <app>",
     why="Without a policy selecting its pods, a workload accepts traffic from anywhere and reaches "
-    "anything. Only policies in the same run are seen: check an app's whole directory (or the repository), "
-    "not a single file.",
+    "anything. Policies are collected from every file of the run, wherever they live (a `policies/` tree "
+    "counts), so check the repository, not a single file. A CiliumClusterwideNetworkPolicy that selects "
+    "every pod (`endpointSelector: {{}}`, such as a cluster-wide DNS allowance) is a baseline for the "
+    "whole cluster, not the workload's own policy, and does not count.",
     fix="Add a CiliumNetworkPolicy in the workload's namespace whose endpointSelector.matchLabels are a "
     "subset of the pod template labels (e.g. app.kubernetes.io/name: <app>).",
     applies=Applies.SCOPE,
@@ -40,8 +47,10 @@ def workload_without_network_policy(
     cluster_wide: list[dict[str, Any]] = []
     for summary in summaries:
         if summary.kind in NETWORK_POLICY_KINDS:
-            target = cluster_wide if summary.cluster_wide else by_namespace.setdefault(summary.namespace, [])
-            target.extend(summary.selectors)
+            if summary.cluster_wide:
+                cluster_wide.extend(selector for selector in summary.selectors if not _every_pod(selector))
+            else:
+                by_namespace.setdefault(summary.namespace, []).extend(summary.selectors)
     for summary in summaries:
         if summary.pod_labels is None:
             continue
@@ -54,7 +63,7 @@ def workload_without_network_policy(
         shown = ", ".join(f"{key}={value}" for key, value in summary.pod_labels.items()) or "none"
         where = f'namespace "{summary.namespace}"' if summary.namespace else "the same namespace (none set)"
         count = len(by_namespace.get(summary.namespace, []))
-        seen = f"; {count} policy selector(s) there match other pods" if count else ""
+        seen = f"; none of the {count} policy selector(s) there matches them" if count else ""
         yield (
             summary,
             Hit(
@@ -130,11 +139,22 @@ def egress_without_dns_rule(summaries: Sequence[Summary], cluster: Cluster) -> I
     found = coverage(summaries)
 
     def elsewhere(number: int, index: int, fact: str) -> bool:
-        """Whether every pod the spec selects gets `fact` from some policy that selects it."""
+        """Whether every pod the spec selects gets `fact` from some policy that selects it; for pods the
+        run does not declare (a Helm chart), from a policy that selects every pod of the namespace or
+        of the cluster."""
         pods = found.selected.get((number, index), [])
-        return bool(pods) and all(
-            any(getattr(policy.egress[spec], fact) for policy, spec in found.selecting.get(id(pod), []))
-            for pod in pods
+        if pods:
+            return all(
+                any(getattr(policy.egress[spec], fact) for policy, spec in found.selecting.get(id(pod), []))
+                for pod in pods
+            )
+        owner = found.policies[number]
+        return any(
+            getattr(policy.egress[spec], fact)
+            for policy in found.policies
+            if policy.cluster_wide or policy.namespace == owner.namespace
+            for spec, selector in enumerate(policy.selectors)
+            if _every_pod(selector)
         )
 
     for number, policy in enumerate(found.policies):
