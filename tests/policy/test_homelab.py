@@ -62,7 +62,7 @@ def test_the_typo_is_found_and_named(report: Report) -> None:
     assert "app.kubernetes.io/name=rag-api" in typo.message and "app=rag-api" in typo.message
 
 
-def test_a_broken_app_is_one_finding_with_its_whole_error_and_the_others_are_still_checked(report: Report) -> None:
+def test_a_broken_app_is_one_finding_with_its_whole_error_and_the_rest_is_checked(report: Report) -> None:
     (broken,) = [item for item in report.findings if item.rule_id == "AIA005"]
     assert "PatchTransformer" in broken.message and "resources-patch.yaml" in broken.message
     assert len(broken.message.splitlines()) > 1, "the multi-line error is kept"
