@@ -66,18 +66,19 @@ recognised by the labels of the cluster facts) are not apps: rules marked "apps"
   `Reason:` line, are allowed in the manifests of that directory. `aiapp new` writes exactly this when
   `direct_providers` is set; the nearest `AGENTS.md` at or above the manifest applies. An item without a
   `Reason:` line is not honoured.
-- **The shared Qdrant** (AIA401): its own manifests in namespace `{qdrant_namespace}` carry
-  `{annotation}: "AIA401: the shared Qdrant cluster"` (for a Helm or kustomize install, as a common
-  annotation). Its CiliumNetworkPolicy, which admits the app namespaces, suppresses AIA604 the same way.
-  Nothing is exempt by name alone: an app could otherwise name its private copy `qdrant`.
-- **LiteLLM itself** holds the provider hosts and keys: its own manifests suppress AIA301 (and AIA604 on
-  its policy) with a reason, in the same way.
+- **The shared services** (Qdrant, LiteLLM): their own objects are recognised by the cluster facts
+  (namespace `{qdrant_namespace}` and the Qdrant pod labels; namespace `{litellm_namespace}` and the
+  LiteLLM pod labels) and are not apps: AIA401 (own Qdrant), AIA301/AIA302 (providers) and AIA604-AIA606
+  (ingress) skip them, so they need no suppression. Nothing is exempt by name alone: an app could
+  otherwise name its private copy `qdrant`.
 
 ## What is checked together
 
-`aiapp check PATH...` reads YAML files, directories (recursively; hidden entries, `.copier-answers.yml`
-and Helm charts are skipped) and kustomization directories, which are built with `kustomize build` or
-`kubectl kustomize` when either is installed and otherwise read as plain files with a warning. All inputs
+`aiapp check PATH...` reads YAML and JSON files, directories (recursively; hidden entries,
+`.copier-answers.yml`, Helm charts and the paths `check: exclude:` names are skipped) and kustomization
+directories, which are built with `kustomize build` or `kubectl kustomize` when either is installed
+(with `--enable-helm` for `helmCharts:` when helm is installed) and otherwise read as plain files with a
+warning. All inputs
 of one run form one set: AIA601 (network policy coverage) and AIA205 (pod backup tier) look across
 objects, so check an app's whole directory or the repository, not a single file. Documents without
 `apiVersion` and `kind` (values files, other tools' configuration) and kustomize's own files are not
@@ -96,6 +97,14 @@ Every YAML file under the paths is checked once:
   `secretGenerator` point at their entry in the kustomization (at the literal, for a literal's value).
 - Merge conflict markers (`<<<<<<<`, `>>>>>>>`) in any file are reported at their line (AIA002), before a
   kustomization that reads the file is built.
+- A kustomization that fails to build is one finding (AIA005) with its whole error; the kustomizations
+  it lists are then built on their own and the files it lists read as written, so one broken app hides
+  no other. A `helmCharts:` kustomization without helm installed gets the same treatment and a note
+  (AIA012).
+- Input is bounded: files over `check.limits.max_file_bytes` (default 4 MiB) and documents whose YAML
+  aliases add more than `check.limits.max_alias_nodes` nodes (default 10,000) are not read (AIA001,
+  AIA002); a symlink to anything but a regular file, a FIFO or a device is skipped with a finding
+  (AIA001), never read.
 
 ## Rules at a glance
 

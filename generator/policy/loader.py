@@ -305,7 +305,7 @@ def _read_text(file: str, limits: Limits) -> tuple[str | None, Finding | None]:
         descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as error:
         return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
-    with os.fdopen(descriptor, "rb") as handle:
+    try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
             what = _FILE_TYPES.get(stat.S_IFMT(info.st_mode), "not a regular file")
@@ -314,7 +314,15 @@ def _read_text(file: str, limits: Limits) -> tuple[str | None, Finding | None]:
             return None, input_finding("AIA001", file, 1, f"{what}, not a manifest: skipped")
         if info.st_size > limits.max_file_bytes:
             return None, _too_large(file, info.st_size, limits)
-        raw = handle.read(limits.max_file_bytes + 1)
+        # One read for the whole file (plain os.read: no buffered file object per file).
+        chunks = [os.read(descriptor, info.st_size + 1)]
+        while chunks[-1] and sum(map(len, chunks)) <= limits.max_file_bytes:
+            chunks.append(os.read(descriptor, limits.max_file_bytes + 1))
+        raw = b"".join(chunks)
+    except OSError as error:
+        return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
+    finally:
+        os.close(descriptor)
     if len(raw) > limits.max_file_bytes:
         return None, _too_large(file, len(raw), limits)
     if b"\0" in raw[:_BINARY_PROBE]:

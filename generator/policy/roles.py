@@ -9,6 +9,8 @@ own", LiteLLM holds the provider hosts, and both are called by every app namespa
 
 from __future__ import annotations
 
+from functools import cache
+
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import NETWORK_POLICY_KINDS, labels, mapping, pod_of
 from generator.policy.model import K8sObject
@@ -18,16 +20,17 @@ QDRANT = "the shared Qdrant"
 LITELLM = "LiteLLM"
 
 
-def services(cluster: Cluster) -> list[tuple[str, str, dict[str, str]]]:
+@cache
+def services(cluster: Cluster) -> tuple[tuple[str, str, dict[str, str]], ...]:
     """(name, namespace, pod labels) of each shared service the cluster facts describe."""
-    return [
+    return tuple(
         (name, namespace, dict(selector))
         for name, namespace, selector in (
             (QDRANT, cluster.qdrant_namespace, cluster.qdrant_selector),
             (LITELLM, cluster.litellm_namespace, cluster.litellm_selector),
         )
         if selector
-    ]
+    )
 
 
 def _subset(small: dict[str, str], large: dict[str, str]) -> bool:
@@ -56,6 +59,6 @@ def _belongs(obj: K8sObject, namespace: str, wanted: dict[str, str]) -> bool:
 def shared_service(obj: K8sObject, cluster: Cluster) -> str:
     """The shared service the object belongs to ("" for an app or anything else)."""
     for name, namespace, wanted in services(cluster):
-        if obj.namespace == namespace and _belongs(obj, namespace, wanted):
+        if obj.namespace == namespace and _belongs(obj, namespace, wanted):  # namespace first: cheap
             return name
     return ""
