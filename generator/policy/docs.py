@@ -45,7 +45,7 @@ metadata:
 
 A suppression without a reason that says something (at least two words: not ".", "ok" or "todo") is
 not honoured and is reported (AIA006); an unknown or unsuppressible rule is a warning (AIA007). Input
-rules (AIA001-AIA008, AIA012) cannot be suppressed. A suppression covers only the object that carries
+rules (AIA001-AIA009, AIA012) cannot be suppressed. A suppression covers only the object that carries
 it: for a workload, the Deployment (or StatefulSet, ...) itself, not its pod template. Suppressed
 findings are counted in the summary; `--show-suppressed` lists them with their reasons. A whole rule is
 disabled or re-graded for a repository in `.aiapp.yml` (see [ci.md](ci.md#configuration-aiappyml)).
@@ -58,6 +58,10 @@ below says what it applies to. Objects out of scope are not reported, but every 
 counts across objects: a CiliumNetworkPolicy anywhere in the repository may select a workload in scope.
 The shared services themselves (the Qdrant in `{qdrant_namespace}` and LiteLLM in `{litellm_namespace}`,
 recognised by the labels of the cluster facts) are not apps: rules marked "apps" skip them.
+
+checkov's skips (`checkov.io/skip<N>: "CKV_K8S_43=reason"` in the same `metadata.annotations`) are checkov's
+business, but one without a reason is reported like a suppression without one (AIA009). Generated apps
+carry checkov skips with reasons for the checks they fail on purpose ([patterns.md](patterns.md)).
 
 ## Documented exceptions
 

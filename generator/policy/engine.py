@@ -33,7 +33,7 @@ from generator.policy.model import (
 from generator.policy.provenance import place
 from generator.policy.registry import Rule, rule, rules, rules_by_kind
 from generator.policy.roles import shared_service
-from generator.policy.suppress import suppressions
+from generator.policy.suppress import checkov_skip_problems, suppressions
 from generator.policy.yamlio import locate
 
 PARALLEL_MIN_UNITS = 200
@@ -167,7 +167,10 @@ def check_object(obj: K8sObject, options: Options, result: UnitResult) -> None:
     own = suppressions(obj.data)
     if in_scope:
         disabled = _disabled(options)
-        found: list[Finding] = [finding(rule(rule_id), obj, hit) for rule_id, hit in own.problems]
+        found: list[Finding] = [
+            finding(rule(rule_id), obj, hit)
+            for rule_id, hit in (*own.problems, *checkov_skip_problems(obj.data))
+        ]
         for item in rules_by_kind().get(obj.kind, ()):
             if item.check is None or item.id in disabled or (shared and item.applies is Applies.APPS):
                 continue
