@@ -185,7 +185,9 @@ def _describe(value: Any) -> str:
     why="Apps are reached through the gateway only; any other ingress peer (another namespace, an "
     "entity such as world or cluster, a CIDR, or a rule without a peer, which allows every source) opens "
     "the app beyond it. The gateway's own entities ({gateway_entities}: Cilium's Gateway API Envoy) are "
-    "the gateway too. Shared services that apps call (Qdrant, LiteLLM) suppress this rule with a reason.",
+    "the gateway too. Prometheus pods of the monitoring namespace ({monitoring_namespace}) may reach the "
+    "ports a rule names (the metrics port), never every port. Shared services that apps call (Qdrant, "
+    "LiteLLM) suppress this rule with a reason.",
     fix="Allow ingress only `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
     '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`); remove other peers.',
     kinds=sorted(NETWORK_POLICY_KINDS),
@@ -210,8 +212,11 @@ def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
                 if not others:
                     yield Hit(path, "ingress rule has no from* peer, so it allows every source")
                 continue
+            scrape = cluster.monitoring_namespace is not None and bool(sequence(rule.get("toPorts")))
             for position, selector in enumerate(sequence(endpoints)):
                 namespace = match_labels(selector).get(NAMESPACE_KEY)
+                if scrape and namespace == cluster.monitoring_namespace:
+                    continue
                 if namespace != gateway:
                     origin = f'namespace "{namespace}"' if namespace else "the policy's own namespace"
                     yield Hit(
