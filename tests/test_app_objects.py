@@ -34,20 +34,30 @@ def built(app_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_exposed_apps_get_a_route_to_their_service_on_the_cluster_gateway(preset: str, rendered_preset) -> None:
+def test_exposed_apps_get_a_route_to_their_service_on_the_cluster_gateway(
+    preset: str, rendered_preset
+) -> None:
     answers = resolve(load_preset(preset))
     objects = built(rendered_preset(preset))
     if not answers["gateway_ingress"]:
         assert "HTTPRoute" not in objects
         return
     route = objects["HTTPRoute"]["spec"]
-    assert route["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
-                                    "namespace": "gateway", "name": "gateway", "sectionName": "https"}]
+    assert route["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "namespace": "gateway",
+            "name": "gateway",
+            "sectionName": "https",
+        }
+    ]
     assert route["hostnames"] == answers["hostnames"]
     (rule,) = route["rules"]
     service = objects["Service"]
-    assert rule["backendRefs"] == [{"kind": "Service", "name": service["metadata"]["name"],
-                                    "port": answers["container_port"]}]
+    assert rule["backendRefs"] == [
+        {"kind": "Service", "name": service["metadata"]["name"], "port": answers["container_port"]}
+    ]
     assert answers["container_port"] in [port["port"] for port in service["spec"]["ports"]]
     # Model and chat apps stream: no request timeout at all (Envoy's default would cut them at 15 s).
     streams = answers["serves_model"] or bool(answers["llm_providers"])
@@ -55,7 +65,11 @@ def test_exposed_apps_get_a_route_to_their_service_on_the_cluster_gateway(preset
 
 
 def test_route_timeout_and_hosts_are_answers(tmp_path: Path) -> None:
-    answers = {**load_preset("chat-litellm"), "route_timeout": "10m", "hostnames": ["a.example.org", "b.example.org"]}
+    answers = {
+        **load_preset("chat-litellm"),
+        "route_timeout": "10m",
+        "hostnames": ["a.example.org", "b.example.org"],
+    }
     route = built(render(tmp_path / "app", answers))["HTTPRoute"]["spec"]
     assert route["rules"][0]["timeouts"] == {"request": "10m"}
     assert route["hostnames"] == ["a.example.org", "b.example.org"]
@@ -83,11 +97,18 @@ def test_metrics_scraped_on_a_service_port_and_admitted_from_monitoring_only_the
     # Model servers (vLLM) serve /metrics on their HTTP port.
     if answers["serves_model"]:
         assert endpoint["port"] == "http"
-    from_monitoring = [rule for rule in objects["CiliumNetworkPolicy"]["spec"]["ingress"]
-                       if rule.get("fromEndpoints", [{}])[0].get("matchLabels", {}).get(
-                           "k8s:io.kubernetes.pod.namespace") == "monitoring"]
-    assert from_monitoring == [{"fromEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "monitoring"}}],
-                                "toPorts": [{"ports": [{"port": str(answers["metrics_port"]), "protocol": "TCP"}]}]}]
+    from_monitoring = [
+        rule
+        for rule in objects["CiliumNetworkPolicy"]["spec"]["ingress"]
+        if rule.get("fromEndpoints", [{}])[0].get("matchLabels", {}).get("k8s:io.kubernetes.pod.namespace")
+        == "monitoring"
+    ]
+    assert from_monitoring == [
+        {
+            "fromEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "monitoring"}}],
+            "toPorts": [{"ports": [{"port": str(answers["metrics_port"]), "protocol": "TCP"}]}],
+        }
+    ]
 
 
 def test_no_monitoring_namespace_means_no_servicemonitor(tmp_path: Path) -> None:
@@ -103,14 +124,19 @@ def test_a_config_change_changes_the_pod_template_so_the_pods_roll(tmp_path: Pat
     before = built(render(tmp_path / "before", base))
     after = built(render(tmp_path / "after", {**base, "qdrant_collection": "team_wiki_v2"}))
     old, new = before["ConfigMap/rag-api-config"], after["ConfigMap/rag-api-config"]
-    assert old["data"]["QDRANT_COLLECTION"] == "team_wiki" and new["data"]["QDRANT_COLLECTION"] == "team_wiki_v2"
+    assert (
+        old["data"]["QDRANT_COLLECTION"] == "team_wiki" and new["data"]["QDRANT_COLLECTION"] == "team_wiki_v2"
+    )
     assert old["metadata"]["name"] != new["metadata"]["name"]
     pod_before = before["Deployment"]["spec"]["template"]
     pod_after = after["Deployment"]["spec"]["template"]
     assert pod_before != pod_after
     for pod, config in ((pod_before, old), (pod_after, new)):
-        refs = [source["configMapRef"]["name"] for container in
-                pod["spec"]["initContainers"] + pod["spec"]["containers"] for source in container["envFrom"]]
+        refs = [
+            source["configMapRef"]["name"]
+            for container in pod["spec"]["initContainers"] + pod["spec"]["containers"]
+            for source in container["envFrom"]
+        ]
         assert refs and set(refs) == {config["metadata"]["name"]}
     # The same answers give the same name: an unchanged app does not roll.
     again = built(render(tmp_path / "again", base))
@@ -149,7 +175,9 @@ def test_app_outside_the_shared_namespace_gets_the_exact_rule_for_their_side(ren
         assert port in side
     assert 'k8s:io.kubernetes.pod.namespace: "research"' in side
     assert 'app.kubernetes.io/name: "research-rag"' in side
-    assert "## On the shared services' side" not in (rendered_preset("rag-cpu-qdrant") / "AGENTS.md").read_text()
+    assert (
+        "## On the shared services' side" not in (rendered_preset("rag-cpu-qdrant") / "AGENTS.md").read_text()
+    )
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -193,8 +221,15 @@ def test_vector_size_defaults_from_the_embedding_model_and_a_mismatch_is_refused
     questions = {question.name: question for question in load_questions()}
     rag = resolve(load_preset("rag-cpu-qdrant"))
     assert rag["embedding_model"] == "BAAI/bge-base-en-v1.5" and rag["qdrant_vector_size"] == 768
-    openai = resolve({"app_name": "a", "image": "a/b:1", "serves_model": False, "vector_db": "qdrant",
-                      "llm_providers": ["openai"]})
+    openai = resolve(
+        {
+            "app_name": "a",
+            "image": "a/b:1",
+            "serves_model": False,
+            "vector_db": "qdrant",
+            "llm_providers": ["openai"],
+        }
+    )
     assert openai["embedding_model"] == "text-embedding-3-small" and openai["qdrant_vector_size"] == 1536
     message = check(questions["qdrant_vector_size"], 1024, openai)
     assert message and "1536-dimension" in message
@@ -204,8 +239,15 @@ def test_a_qdrant_app_without_an_embedding_source_is_refused_with_the_reason() -
     from generator.template.questions import check, load_questions
 
     questions = {question.name: question for question in load_questions()}
-    anthropic_only = resolve({"app_name": "a", "image": "a/b:1", "serves_model": False, "vector_db": "qdrant",
-                              "llm_providers": ["anthropic"]})
+    anthropic_only = resolve(
+        {
+            "app_name": "a",
+            "image": "a/b:1",
+            "serves_model": False,
+            "vector_db": "qdrant",
+            "llm_providers": ["anthropic"],
+        }
+    )
     message = check(questions["embedding_model"], anthropic_only["embedding_model"], anthropic_only)
     assert message and "No embedding source" in message and "anthropic" in message
     message = check(questions["embedding_model"], "text-embedding-3-small", anthropic_only)

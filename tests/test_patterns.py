@@ -231,7 +231,8 @@ def test_no_gateway_means_no_ingress_at_all(tmp_path) -> None:
 def test_other_namespace_reaches_shared_services_by_namespace_label(rendered_preset) -> None:
     objects, answers = app(rendered_preset, "other-namespace")
     assert answers["namespace"] == "research"
-    assert all(obj["metadata"]["namespace"] == "research" for obj in objects.values() if obj["kind"] != "Namespace")
+    namespaced = [obj for obj in objects.values() if obj["kind"] != "Namespace"]
+    assert all(obj["metadata"]["namespace"] == "research" for obj in namespaced)
     for rule in egress_rules(objects)[1:]:
         assert rule["toEndpoints"][0]["matchLabels"]["k8s:io.kubernetes.pod.namespace"] == "ai"
 

@@ -67,7 +67,9 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(404, {"status": {"error": f"Collection `{name}` doesn't exist!"}})
             return
         vectors = self.server.collections[name]
-        self._answer(200, {"status": "ok", "result": {"status": "green", "config": {"params": {"vectors": vectors}}}})
+        self._answer(
+            200, {"status": "ok", "result": {"status": "green", "config": {"params": {"vectors": vectors}}}}
+        )
 
     def do_PUT(self) -> None:
         if not self._authorized():
@@ -91,10 +93,17 @@ def qdrant() -> Iterator[FakeQdrant]:
     server.server_close()
 
 
-def run(qdrant: FakeQdrant, size: int = 768, distance: str = "Cosine", api_key: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    qdrant: FakeQdrant, size: int = 768, distance: str = "Cosine", api_key: str = ""
+) -> subprocess.CompletedProcess[str]:
     """The script as the init container runs it: python3 with the ConfigMap's variables."""
-    env = {**os.environ, "QDRANT_URL": qdrant.url, "QDRANT_COLLECTION": "team_wiki",
-           "QDRANT_VECTOR_SIZE": str(size), "QDRANT_DISTANCE": distance}
+    env = {
+        **os.environ,
+        "QDRANT_URL": qdrant.url,
+        "QDRANT_COLLECTION": "team_wiki",
+        "QDRANT_VECTOR_SIZE": str(size),
+        "QDRANT_DISTANCE": distance,
+    }
     if api_key:
         env["QDRANT_API_KEY"] = api_key
     return subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
@@ -104,7 +113,10 @@ def test_missing_collection_is_created_with_the_apps_size_and_distance(qdrant: F
     result = run(qdrant)
     assert result.returncode == 0, result.stderr
     assert qdrant.collections == {"team_wiki": {"size": 768, "distance": "Cosine"}}
-    assert [call[:2] for call in qdrant.calls] == [("GET", "/collections/team_wiki"), ("PUT", "/collections/team_wiki")]
+    assert [call[:2] for call in qdrant.calls] == [
+        ("GET", "/collections/team_wiki"),
+        ("PUT", "/collections/team_wiki"),
+    ]
     assert "created collection 'team_wiki'" in result.stdout
 
 
@@ -116,9 +128,17 @@ def test_existing_collection_of_the_same_size_is_left_alone(qdrant: FakeQdrant) 
     assert "exists with size 768" in result.stdout
 
 
-@pytest.mark.parametrize("existing", [{"size": 1024, "distance": "Cosine"}, {"size": 768, "distance": "Dot"},
-                                      {"text": {"size": 768, "distance": "Cosine"}}])
-def test_existing_collection_with_other_vectors_fails_loudly(qdrant: FakeQdrant, existing: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "existing",
+    [
+        {"size": 1024, "distance": "Cosine"},
+        {"size": 768, "distance": "Dot"},
+        {"text": {"size": 768, "distance": "Cosine"}},
+    ],
+)
+def test_existing_collection_with_other_vectors_fails_loudly(
+    qdrant: FakeQdrant, existing: dict[str, Any]
+) -> None:
     qdrant.collections["team_wiki"] = existing
     result = run(qdrant)
     assert result.returncode == 1
@@ -141,7 +161,9 @@ def test_unreachable_qdrant_fails(tmp_path: Path) -> None:
     url = server.url
     server.server_close()  # nothing listens there any more
     env = {**os.environ, "QDRANT_URL": url, "QDRANT_COLLECTION": "c", "QDRANT_VECTOR_SIZE": "8"}
-    result = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1 and "FAILED" in result.stderr
 
 

@@ -17,7 +17,9 @@ import yaml
 from generator.template.schemas import SchemaValidator
 from tests.conftest import PRESETS, in_ci
 
-CORE_KINDS = {"Deployment", "Service", "ConfigMap", "PersistentVolumeClaim", "Namespace", "PodDisruptionBudget"}
+CORE_KINDS = {
+    "Deployment", "Service", "ConfigMap", "PersistentVolumeClaim", "Namespace", "PodDisruptionBudget"
+}
 CUSTOM_KINDS = {"CiliumNetworkPolicy", "ExternalSecret", "HTTPRoute", "ServiceMonitor"}
 
 

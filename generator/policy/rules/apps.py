@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from generator.cluster.facts import Cluster
+from generator.cluster.facts import Cluster, cluster_for
 from generator.policy.k8s import mapping, sequence
 from generator.policy.model import Hit, Severity, Summary
 from generator.policy.registry import set_rule
@@ -133,14 +133,17 @@ def route_timeout_cuts_streams(
 def route_wrong_parent_or_port(
     summaries: Sequence[Summary], cluster: Cluster
 ) -> Iterator[tuple[Summary, Hit]]:
+    del cluster
     services = _of(summaries, "Service")
     for route in _of(summaries, "HTTPRoute"):
+        # The gateway of the cluster the route's app was rendered for (its recorded cluster answers).
+        facts = cluster_for(route.origin.file)
         for index, parent in enumerate(sequence(mapping(route.spec).get("parentRefs"))):
             parent = mapping(parent)
             if parent.get("kind", "Gateway") != "Gateway":
                 continue
             namespace = parent.get("namespace", route.namespace)
-            wanted = f"{cluster.gateway_namespace}/{cluster.gateway_name}"
+            wanted = f"{facts.gateway_namespace}/{facts.gateway_name}"
             path = ("spec", "parentRefs", index)
             if f"{namespace}/{parent.get('name')}" != wanted:
                 yield (
@@ -152,15 +155,15 @@ def route_wrong_parent_or_port(
                     ),
                 )
             elif (
-                cluster.gateway_section
-                and parent.get("sectionName", cluster.gateway_section) != cluster.gateway_section
+                facts.gateway_section
+                and parent.get("sectionName", facts.gateway_section) != facts.gateway_section
             ):
                 yield (
                     route,
                     Hit(
                         (*path, "sectionName"),
                         f'sectionName "{parent.get("sectionName")}" is not '
-                        f'the gateway listener "{cluster.gateway_section}"',
+                        f'the gateway listener "{facts.gateway_section}"',
                     ),
                 )
         for index, position, ref in _backends(route):

@@ -52,7 +52,8 @@ def existing_vectors(url: str, api_key: str) -> dict[str, Any] | None:
 def compare(name: str, vectors: dict[str, Any], size: int, distance: str) -> str | None:
     """Why an existing collection does not fit the app, or None when it does."""
     if "size" not in vectors:
-        return f"collection {name!r} has named vectors ({', '.join(vectors) or 'none'}), not one unnamed vector"
+        named = ", ".join(vectors) or "none"
+        return f"collection {name!r} has named vectors ({named}), not one unnamed vector"
     if vectors.get("size") != size or vectors.get("distance") != distance:
         return (
             f"collection {name!r} exists with vectors of size {vectors.get('size')} and distance "
