@@ -108,10 +108,13 @@ def load_questions(path: Path | None = None) -> list[Question]:
 
 @cache
 def jinja_env() -> Environment:
-    """A Jinja environment with the filters Copier provides to copier.yml expressions."""
+    """A Jinja environment with the filters Copier provides to copier.yml expressions, loading
+    includes (the model catalogue, the sizing macros) from the template's root as Copier does."""
+    from jinja2 import FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
     return SandboxedEnvironment(
+        loader=FileSystemLoader(str(copier_yml_path().parent)),
         extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
         keep_trailing_newline=True,
     )
