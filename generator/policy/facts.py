@@ -7,6 +7,7 @@ from typing import Any
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import NETWORK_POLICY_KINDS, WORKLOAD_KINDS, mapping, pod_of, sequence
 from generator.policy.model import K8sObject, Summary
+from generator.policy.rules.serving import admits_litellm, is_model_server
 from generator.policy.selectors import policy_specs
 
 SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | {"PersistentVolumeClaim"}
@@ -31,7 +32,11 @@ def summarize(obj: K8sObject, suppressed: frozenset[str], cluster: Cluster) -> S
             for _, spec in policy_specs(obj)
             if isinstance(spec.get("endpointSelector"), dict)
         )
-        return summary(selectors=selectors, cluster_wide=kind == "CiliumClusterwideNetworkPolicy")
+        return summary(
+            selectors=selectors,
+            cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
+            admits_litellm=admits_litellm(obj, cluster),
+        )
     pod = pod_of(obj)
     if pod is None:
         return None
@@ -54,4 +59,5 @@ def summarize(obj: K8sObject, suppressed: frozenset[str], cluster: Cluster) -> S
         ),
         claims=tuple(claims),
         pod_tier=pod_labels.get(tier_label),
+        model_server=is_model_server(obj),
     )

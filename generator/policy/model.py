@@ -122,6 +122,8 @@ class Summary:
     selectors: tuple[dict[str, Any], ...] = ()
     cluster_wide: bool = False
     tier: str | None = None
+    model_server: bool = False
+    admits_litellm: bool = False
 
 
 @dataclass(slots=True)

@@ -173,6 +173,19 @@ def _describe(value: Any) -> str:
     return ", ".join(str(item) for item in items[:3]) + (", ..." if len(items) > 3 else "")
 
 
+def _legitimate_peer(labels: dict[str, str], cluster: Cluster) -> bool:
+    """The gateway namespace, LiteLLM's pods (namespace and selector) or the monitoring namespace."""
+    namespace = labels.get(NAMESPACE_KEY)
+    if namespace == cluster.gateway_namespace:
+        return True
+    if cluster.monitoring_namespace and namespace == cluster.monitoring_namespace:
+        return True
+    litellm = dict(cluster.litellm_selector)
+    return bool(litellm) and namespace == cluster.litellm_namespace and all(
+        labels.get(key) == value for key, value in litellm.items()
+    )
+
+
 @object_rule(
     id="AIA604",
     slug="ingress-not-from-gateway",
@@ -185,9 +198,13 @@ def _describe(value: Any) -> str:
     why="Apps are reached through the gateway only; any other ingress peer (another namespace, an "
     "entity such as world or cluster, a CIDR, or a rule without a peer, which allows every source) opens "
     "the app beyond it. The gateway's own entities ({gateway_entities}: Cilium's Gateway API Envoy) are "
-    "the gateway too. Shared services that apps call (Qdrant, LiteLLM) suppress this rule with a reason.",
+    "the gateway too. Two more peers are legitimate: LiteLLM's pods (namespace {litellm_namespace} and "
+    "{litellm_selector}), the one consumer of model servers, and the monitoring namespace (Prometheus; "
+    "{monitoring_namespace}, none when not configured). Shared services that apps call (Qdrant, "
+    "LiteLLM) suppress this rule with a reason.",
     fix="Allow ingress only `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
-    '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`); remove other peers.',
+    '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`), LiteLLM\'s pods for a model '
+    "server, and the monitoring namespace; remove other peers.",
     kinds=sorted(NETWORK_POLICY_KINDS),
 )
 def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -212,7 +229,7 @@ def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
                 continue
             for position, selector in enumerate(sequence(endpoints)):
                 namespace = match_labels(selector).get(NAMESPACE_KEY)
-                if namespace != gateway:
+                if not _legitimate_peer(match_labels(selector), cluster):
                     origin = f'namespace "{namespace}"' if namespace else "the policy's own namespace"
                     yield Hit(
                         (*path, "fromEndpoints", position),
