@@ -13,8 +13,8 @@ import yaml
 
 from generator.policy.rules.serving import CACHE_VARIABLES
 from generator.template.presets import load_preset
-from generator.template.questions import load_questions, resolve
 from generator.template.questions import check as check_rule
+from generator.template.questions import load_questions, resolve
 from tests.conftest import load_objects, render
 
 GPU_PRESETS = ["inference-8b-fp16", "inference-70b-int4", "predownload-model"]
@@ -45,7 +45,8 @@ def test_generated_vllm_arguments_match_the_answers(preset: str, rendered_preset
     # The model path is where the model is: the PVC mount, or the pre-download's directory in it.
     model = flag(args, "--model")
     mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
-    assert model == mounts["models"] + (f"/{answers['model_hf_repo']}" if answers["model_predownload"] else "")
+    downloaded = f"/{answers['model_hf_repo']}" if answers["model_predownload"] else ""
+    assert model == mounts["models"] + downloaded
     assert objects["ConfigMap"]["data"]["MODEL_DIR"] == model
     # The API key comes from the app's secret.
     key = next(env for env in container["env"] if env["name"] == "VLLM_API_KEY")
@@ -77,21 +78,23 @@ def test_the_cache_pvc_holds_the_compiled_kernels(rendered_preset) -> None:
 
 def test_the_download_fetches_only_what_the_server_loads(rendered_preset) -> None:
     answers = resolve(load_preset("predownload-model"))
-    init = load_objects(rendered_preset("predownload-model"))["Deployment"]["spec"]["template"]["spec"][
-        "initContainers"
-    ][0]
+    pod = load_objects(rendered_preset("predownload-model"))["Deployment"]["spec"]["template"]["spec"]
+    init = pod["initContainers"][0]
     command = init["command"]
     split = command.index("--exclude")
     assert command[command.index("--include") + 1 : split] == answers["model_download_include"]
     assert command[split + 1 :] == answers["model_download_exclude"]
     assert "*.safetensors" in answers["model_download_include"]
-    assert {"original/*", "consolidated*", "*.pth", "*.bin", "*.gguf"} <= set(answers["model_download_exclude"])
+    excluded = set(answers["model_download_exclude"])
+    assert {"original/*", "consolidated*", "*.pth", "*.bin", "*.gguf"} <= excluded
     assert ".aiapp-download" in command[2]  # no download when this revision is already on the PVC
     assert init["resources"]["requests"] == init["resources"]["limits"]
 
 
 def test_monitoring_namespace_may_scrape_and_nothing_else_gets_in(tmp_path: Path) -> None:
-    answers = {**load_preset("inference-8b-fp16"), "customize_cluster": True, "monitoring_namespace": "monitoring"}
+    answers = {
+        **load_preset("inference-8b-fp16"), "customize_cluster": True, "monitoring_namespace": "monitoring"
+    }
     policy = load_objects(render(tmp_path / "app", answers))["CiliumNetworkPolicy"]["spec"]
     peers = [
         rule.get("fromEndpoints", rule.get("fromEntities")) for rule in policy["ingress"]
@@ -188,7 +191,8 @@ def test_the_proposed_8b_context_starts_on_a_24_gib_card() -> None:
 
 def test_kv_bytes_per_token_from_the_catalogue() -> None:
     # Llama 3.1 8B: 2 x 32 layers x 8 KV heads x 128 x 2 bytes = 128 KiB per token (vLLM's block math).
-    context = resolve({"app_name": "x", "image": "a/b:1", "gpu": True, "model_name": "meta-llama/Meta-Llama-3.1-8B-Instruct"})
+    name = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+    context = resolve({"app_name": "x", "image": "a/b:1", "gpu": True, "model_name": name})
     assert context["kv_bytes_per_token"] == 131072 and context["model_context_cap"] == 131072
     # Quantised variants use their base model's entry; unknown models get the conservative 8192.
     awq = resolve({"app_name": "x", "image": "a/b:1", "gpu": True, "model_name": "Qwen2.5-72B-Instruct-AWQ"})

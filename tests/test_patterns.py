@@ -279,7 +279,8 @@ def test_secrets_only_through_external_secret(preset: str, rendered_preset) -> N
     assert keys == {}
     for container in containers(objects):
         for env in container.get("env", []):
-            assert "value" not in env or env["name"] in ("HF_HUB_OFFLINE", "NVIDIA_VISIBLE_DEVICES", *CACHE_VARIABLES), env
+            literal = ("HF_HUB_OFFLINE", "NVIDIA_VISIBLE_DEVICES", *CACHE_VARIABLES)
+            assert "value" not in env or env["name"] in literal, env
 
 
 def test_external_secrets_api_version_is_one_setting(tmp_path) -> None:

@@ -79,7 +79,7 @@ def test_report_is_empty_without_a_model() -> None:
 def test_only_gpu_counts_tensor_parallelism_can_use_are_offered() -> None:
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_memory_gib=24))
     assert [option.changes for option in options] == [{"gpu_count": 8}]  # 7 x 24 would hold it, but vLLM
-    assert "--tensor-parallel-size 8: generated for the vLLM engine" in options[0].label
+    assert "--tensor-parallel-size 8, generated for the vLLM engine" in options[0].label
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_count=3, gpu_memory_gib=24))
     assert all(option.changes.get("gpu_count", 8) in (4, 8) for option in options)
 

@@ -66,7 +66,7 @@ MIN_CONTEXT = "model_min_context"
 
 def tensor_parallel_advice(count: int) -> str:
     """What vLLM needs to use `count` GPUs (it uses one unless told)."""
-    return f"vLLM gets {TP_FLAG} {count}: generated for the vLLM engine, in container_args for a custom one"
+    return f"vLLM gets {TP_FLAG} {count}, generated for the vLLM engine"
 
 
 def has_tensor_parallel(args: Any) -> bool:

@@ -211,8 +211,8 @@ def is_model_server(obj: K8sObject) -> bool:
     family="serving",
     section=None,
     quote=None,
-    why="Apps reach models through LiteLLM only ({litellm_namespace}, {litellm_selector}): a model server whose "
-    "network policies admit nobody else but the gateway cannot be used by any app.",
+    why="Apps reach models through LiteLLM only ({litellm_namespace}, {litellm_selector}): a model "
+    "server whose network policies admit nobody else but the gateway cannot be used by any app.",
     fix="Add an ingress rule `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
     '"{litellm_namespace}", {litellm_selector}}}}}]` on the server port.',
 )
