@@ -155,15 +155,15 @@ def _directory_overrides(directory: Path) -> tuple[tuple[str, str], ...]:
 
 def _cluster_answers(answers_file: Path) -> tuple[tuple[str, str], ...]:
     """The cluster questions an app answered itself (`customize_cluster: true`); () for the others."""
-    import yaml
-
+    from generator.errors import UsageError
+    from generator.template.answers import load_yaml_mapping
     from generator.template.questions import load_questions
 
     try:
-        answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        answers = load_yaml_mapping(answers_file, "the answers file")
+    except UsageError:
         return ()
-    if not isinstance(answers, dict) or answers.get("customize_cluster") is not True:
+    if answers.get("customize_cluster") is not True:
         return ()
     names = {question.name for question in load_questions() if question.cluster}
     return tuple(sorted((name, json.dumps(value)) for name, value in answers.items() if name in names))

@@ -108,11 +108,14 @@ def load_questions(path: Path | None = None) -> list[Question]:
 
 @cache
 def jinja_env() -> Environment:
-    """A Jinja environment with the filters Copier provides to copier.yml expressions, loading
-    includes (the model catalogue, the sizing macros) from the template's root as Copier does."""
+    """A Jinja environment like the one Copier renders copier.yml expressions in: the same filters, and a
+    loader rooted at the template root, so validators can `{% import 'includes/validate.jinja' as v %}`
+    and defaults can include the model catalogue and the sizing macros (copier/_main.py, Worker.jinja_env:
+    CopierTemplateLoader(template.local_abspath))."""
     from jinja2 import FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
+    # The bundled template's files: a copier.yml read from another version imports these too.
     return SandboxedEnvironment(
         loader=FileSystemLoader(str(copier_yml_path().parent)),
         extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],

@@ -107,7 +107,10 @@ def find_setting(start: Path) -> Setting | None:
     start = start.expanduser().absolute()
     for directory in [start, *start.parents]:
         path = directory / SETTINGS_FILE
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                continue
+        except OSError:  # a name too long for the file system: no settings file there
             continue
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -152,20 +155,23 @@ def _warn_unknown_keys(path: Path, data: object) -> None:
     print(f"warning: {path}: {problem} (the known key is {SETTINGS_KEY!r})", file=sys.stderr)
 
 
-def configured_sources(dest: Path) -> set[str]:
+def configured_sources(dest: Path, *, root: Path | None = None) -> set[str]:
     """Every template source configured for `dest` (env, `.aiapp.yml`, the checkout), normalised.
 
     `aiapp update` trusts these: they were chosen by whoever controls the environment or the GitOps
-    repository, not by the answers file being updated. Unusable values are ignored here (the commands
-    that record a source report them).
+    repository, not by the answers file being updated. With `root` (the repository root), only the
+    `.aiapp.yml` right there counts: one placed inside an app directory could make any template trusted.
+    Unusable values are ignored here (the commands that record a source report them).
     """
     candidates: list[tuple[str, Path]] = []
     env = os.environ.get(ENV_TEMPLATE, "").strip()
     if env:
         candidates.append((env, Path.cwd()))
     try:
-        setting = find_setting(dest)
+        setting = find_setting(root if root is not None else dest)
     except TemplateSourceError:
+        setting = None
+    if setting is not None and root is not None and setting.file.parent.resolve() != root.resolve():
         setting = None
     if setting is not None:
         candidates.append((setting.value, setting.file.parent))
