@@ -64,3 +64,13 @@ def load_objects(app_dir: Path) -> dict[str, dict[str, object]]:
 def in_ci() -> bool:
     """CI must not skip what a developer's machine may lack."""
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def config_env(app_dir: Path) -> dict[str, str]:
+    """The app's settings as kustomize's configMapGenerator reads `config.env`: KEY=value lines, literal."""
+    values: dict[str, str] = {}
+    for line in (app_dir / "config.env").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value
+    return values

@@ -129,7 +129,7 @@ def test_model_that_does_not_fit_is_refused_with_what_would_fit(work: Path) -> N
         result,
         "gpu_memory_gib = '24' (from --set)",
         "does not fit",
-        "Would fit: --set gpu_count=8 (vLLM also needs --tensor-parallel-size 8 in container_args).",
+        "Would fit: --set gpu_count=8 (vLLM gets --tensor-parallel-size 8, generated for the vLLM engine).",
     )
 
 

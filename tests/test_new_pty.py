@@ -78,8 +78,7 @@ class Session:
         return ANSI.sub("", self.log.getvalue())
 
 
-ARGS = "[--model, /models, --tensor-parallel-size, '2']"
-ARGS_LIST = ["--model", "/models", "--tensor-parallel-size", "2"]
+EXTRA = "[--enable-prefix-caching]"
 
 
 def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -> None:
@@ -89,26 +88,31 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("One-line description", ENTER)
     s.answer("Container image", "vllm/vllm-openai:latest" + ENTER)
     s.answer("The image tag must not be 'latest'", "")  # refused at the prompt, with the rule
-    s.answer("Container image", CLEAR_LINE + "vllm/vllm-openai:v0.6.3" + ENTER)
+    s.answer("Container image", CLEAR_LINE + "vllm/vllm-openai:v0.10.1.1" + ENTER)
     s.answer("Port the container listens on", ENTER)
     s.answer("HTTP path that answers 200", ENTER)
-    s.answer("Arguments of the app's container as a YAML list", CLEAR_LINE + "--model" + ENTER)  # not []
-    s.answer("The container arguments must be a YAML list", "")  # refused at the prompt, with the rule
-    s.answer("Arguments of the app's container", CLEAR_LINE + ARGS + ENTER)
     s.answer("Does the app load and serve a model", "y" + ENTER)
     s.answer("Name of the model it serves", "Llama-3.1-70B-Instruct" + ENTER)
     s.answer("Parameter count in billions", CLEAR_LINE + "70" + ENTER)
-    s.answer("Precision of the weights", ENTER)  # fp16, the default
+    s.answer("Precision of the weights", ENTER)  # bf16, the catalogue's default for the model
     s.answer("Does it need a GPU?", "y" + ENTER)
     s.answer("How many GPUs", CLEAR_LINE + "2" + ENTER)
-    # The default (80) would hold the model; the person types the memory of their GPUs.
-    s.answer("Memory per GPU in GiB", CLEAR_LINE + "24" + ENTER)  # 70B at fp16 does not fit on 2 x 24 GiB
+    # The default (96) would hold the model; the person types the memory of their GPUs.
+    s.answer("Memory per GPU in GiB", CLEAR_LINE + "24" + ENTER)  # 70B at bf16 does not fit on 2 x 24 GiB
     s.answer("2 x 24 GiB = 48 GiB: does NOT fit", "")
     s.answer("The model does not fit. What now?", "")
-    s.answer("Use int4: about 39.1 GiB on 2 x 24 GiB", "")  # the highest precision that fits
-    s.answer("Use 8 GPUs at fp16", ENTER)  # or the fewest GPUs vLLM can use; Enter takes the first, int4
+    s.answer("Use int4: about 33.2 GiB on 2 x 24 GiB", "")  # the highest precision that fits
+    s.answer("Use 8 GPUs at bf16", ENTER)  # or the fewest GPUs vLLM can use; Enter takes the first, int4
     s.answer("2 x 24 GiB = 48 GiB: fits", "")
+    s.answer("a context of up to 7168 tokens fits", "")
+    s.answer("Requests of the full context length", ENTER)
+    s.answer("Context length in tokens", ENTER)  # the longest that fits
+    s.answer("Serving engine", ENTER)  # vLLM, the default on GPU
+    s.answer("Bitwarden item holding the API key clients", ENTER)
     s.answer("Pre-download the model", "n" + ENTER)
+    s.answer("Extra vLLM arguments", CLEAR_LINE + "--x" + ENTER)  # not a list
+    s.answer("The extra arguments must be a YAML list", "")  # refused at the prompt, with the rule
+    s.answer("Extra vLLM arguments", CLEAR_LINE + EXTRA + ENTER)
     s.answer("Model PVC size in GiB", ENTER)
     s.answer("Velero backup tier", ENTER)
     s.answer("Add a separate cache PVC", "n" + ENTER)
@@ -136,22 +140,25 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     assert s.finish() == 0, s.transcript
     out = s.transcript
     assert "Traceback" not in out and "selections)" not in out
-    assert "model_precision     int4" in out and "  deployment.yaml" in out
-    assert f"container_args      {ARGS}" in out
+    assert re.search(r"model_precision +int4", out) and "  deployment.yaml" in out
     assert "'llama-70b LiteLLM key'" in out
-    assert "note:" not in out  # container_args tells vLLM to use both GPUs
+    assert "note:" not in out  # the generated arguments tell vLLM to use both GPUs
 
     app = tmp_path / "llama-70b"
     deployment = yaml.safe_load((app / "deployment.yaml").read_text())
-    resources = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    resources = container["resources"]
     assert resources["limits"]["nvidia.com/gpu"] == 2 == resources["requests"]["nvidia.com/gpu"]
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == ARGS_LIST
+    args = container["args"]
+    assert args[args.index("--tensor-parallel-size") + 1] == "2"
+    assert args[args.index("--max-model-len") + 1] == "7168" and args[-1] == "--enable-prefix-caching"
     answers = yaml.safe_load((app / ".copier-answers.yml").read_text())
     assert answers["model_precision"] == "int4" and answers["gpu_count"] == 2
-    assert answers["gpu_memory_gib"] == 24 and answers["container_args"] == ARGS_LIST
+    assert answers["gpu_memory_gib"] == 24 and answers["vllm_extra_args"] == ["--enable-prefix-caching"]
+    assert answers["serving_engine"] == "vllm" and "container_args" not in answers
     assert answers["model_pvc_size_gib"] == 50 and answers["vector_db"] == "qdrant"
     assert answers["llm_providers"] == ["openai", "anthropic"]
-    assert answers["image"] == "vllm/vllm-openai:v0.6.3"
+    assert answers["image"] == "vllm/vllm-openai:v0.10.1.1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["llama-70b"]  # no staging left behind
 
 

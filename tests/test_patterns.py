@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from generator.policy.rules.serving import CACHE_VARIABLES
 from generator.template.presets import load_preset
 from generator.template.questions import resolve
 from tests.conftest import PRESETS, load_objects
@@ -211,11 +212,15 @@ def test_ingress_only_from_gateway_on_the_app_port(preset: str, rendered_preset)
     gateway = {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "gateway"}}
     monitoring = {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "monitoring"}}
     metrics_ports = [{"ports": [{"port": str(answers["metrics_port"]), "protocol": "TCP"}]}]
+    litellm = {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "ai", "app.kubernetes.io/name": "litellm"}}
     assert ingress == [
         {"fromEndpoints": [gateway], "toPorts": to_ports},
         # Cilium's own Gateway API Envoy: traffic carries the reserved `ingress` identity.
         {"fromEntities": ["ingress"], "toPorts": to_ports},
-    ] + ([{"fromEndpoints": [monitoring], "toPorts": metrics_ports}] if answers["scraped"] else [])
+        # A model server's one consumer: LiteLLM's pods, on the app port (and nothing else).
+    ] + ([{"fromEndpoints": [litellm], "toPorts": to_ports}] if answers["serves_model"] else []) + (
+        [{"fromEndpoints": [monitoring], "toPorts": metrics_ports}] if answers["scraped"] else []
+    )
 
 
 def test_no_gateway_means_no_ingress_at_all(tmp_path) -> None:
@@ -275,10 +280,13 @@ def test_secrets_only_through_external_secret(preset: str, rendered_preset) -> N
         assert keys.pop(CLUSTER["providers"][provider]["env"]) == CLUSTER["providers"][provider]["item"]
     if answers["model_predownload"] and answers["model_hf_token_item"]:
         assert keys.pop("HF_TOKEN") == answers["model_hf_token_item"]
+    if answers["serves_model"] and answers["serving_engine"] == "vllm":
+        assert keys.pop("VLLM_API_KEY") == answers["vllm_api_key_item"]
     assert keys == {}
     for container in containers(objects):
         for env in container.get("env", []):
-            assert "value" not in env or env["name"] in ("HF_HUB_OFFLINE", "NVIDIA_VISIBLE_DEVICES"), env
+            literal = ("HF_HUB_OFFLINE", "NVIDIA_VISIBLE_DEVICES", *CACHE_VARIABLES)
+            assert "value" not in env or env["name"] in literal, env
 
 
 def test_external_secrets_api_version_is_one_setting(tmp_path) -> None:
@@ -341,7 +349,11 @@ def test_app_agents_md_states_the_apps_facts(preset: str, rendered_preset) -> No
     assert "SCOPE: this application only" in text and "INHERITS FROM:" in text
     if answers["serves_model"]:
         assert answers["model_name"] in text and answers["model_precision"] in text
-        assert f"about {answers['model_memory_gib']} GiB" in text
+        if answers["gpu"]:
+            assert f"Context: {answers['model_max_len']} tokens" in text
+            assert f"{answers['gpu_kv_budget_gib']} GiB remain for the KV cache" in text
+        else:
+            assert f"about {answers['model_memory_gib']} GiB" in text
         assert f"{answers['model_pvc_size_gib']} GiB" in text
         assert f"backup tier {answers['model_backup_tier']}" in text
     if answers["gpu"]:

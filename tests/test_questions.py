@@ -126,14 +126,16 @@ def test_check_returns_the_validators_own_message() -> None:
 def test_the_fit_rule_is_the_gpu_memory_validator() -> None:
     context = resolve({**BASE, "model_params_b": 70, "gpu": True})
     assert "does not fit" in (check(q("gpu_memory_gib"), 24, context) or "")
-    assert check(q("gpu_memory_gib"), 24, {**context, "gpu_count": 7}) is None
+    assert check(q("gpu_memory_gib"), 24, {**context, "gpu_count": 8}) is None
 
 
 def test_resolve_computes_sizing_from_copier_yml() -> None:
     context = resolve({**BASE, "model_params_b": 70, "model_precision": "int4"})
     assert context["bytes_per_param"] == 0.5
     assert context["model_weights_gib"] == 32.6
-    assert context["model_memory_gib"] == 39.1
+    assert context["model_memory_gib"] == 39.1  # on CPU: weights + 20 %
+    gpu = resolve({**BASE, "model_params_b": 70, "model_precision": "int4", "gpu": True})
+    assert gpu["model_memory_gib"] == 32.6  # on GPUs: weights + KV cache (unknown architecture: none)
     assert context["model_pvc_size_gib"] == 50
     assert resolve({})["providers"]["anthropic"]["item"] == "Anthropic Claude API"
 
@@ -144,7 +146,7 @@ def test_reevaluate_changes_an_answer_and_recomputes_only_what_is_known() -> Non
     changed = reevaluate(partial, {"model_precision": "int8"}, QUESTIONS)
     assert changed["model_precision"] == "int8"
     assert changed["bytes_per_param"] == 1.0
-    assert changed["model_memory_gib"] == 78.2
+    assert changed["model_memory_gib"] == 65.2
     assert set(changed) == set(partial)
     assert partial["model_precision"] == "fp16"
 

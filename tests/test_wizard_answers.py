@@ -103,14 +103,15 @@ def test_invalid_answer_is_one_line_with_question_value_and_rule() -> None:
 def test_the_default_gpu_memory_holds_the_model() -> None:
     # copier.yml defaults gpu_memory_gib to the smallest common GPU that holds the model.
     assert resolved("model_params_b=70", "gpu=true")["gpu_memory_gib"] == 192
-    assert resolved("model_params_b=70", "gpu=true", "gpu_count=2")["gpu_memory_gib"] == 80
+    # 2 x 80 GiB leave 2 x (80 x 0.85 - 3) = 130 GiB, not enough for 130.4 GiB of weights.
+    assert resolved("model_params_b=70", "gpu=true", "gpu_count=2")["gpu_memory_gib"] == 96
 
 
 def test_gpus_that_are_too_small_are_refused_with_what_would_fit() -> None:
     message = error_for("model_params_b=70", "gpu=true", "gpu_memory_gib=24")
     assert message.startswith("gpu_memory_gib = '24' (from --set): The model does not fit")
     # Only GPU counts tensor parallelism can use (8, not 7), with what vLLM needs for them.
-    tp = " (vLLM also needs --tensor-parallel-size 8 in container_args)"
+    tp = " (vLLM gets --tensor-parallel-size 8, generated for the vLLM engine)"
     assert message.endswith(f"Would fit: --set gpu_count=8{tp}."), message
     message = error_for("model_params_b=70", "gpu=true", "gpu_count=2", "gpu_memory_gib=24")
     assert message.endswith(f"Would fit: --set model_precision=int4; or --set gpu_count=8{tp}."), message
@@ -120,7 +121,7 @@ def test_lower_precision_on_more_gpus_is_offered_when_neither_alone_fits() -> No
     message = error_for("model_params_b=180", "gpu=true", "gpu_memory_gib=24")
     assert message.endswith(
         "Would fit: --set model_precision=int4 --set gpu_count=8 "
-        "(vLLM also needs --tensor-parallel-size 8 in container_args)."
+        "(vLLM gets --tensor-parallel-size 8, generated for the vLLM engine)."
     ), message
 
 

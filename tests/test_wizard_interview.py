@@ -119,7 +119,7 @@ def test_select_rules_are_checked_too() -> None:
 def test_sizing_report_follows_the_gpu_answers() -> None:
     prompter, _, _ = run({"gpu": [True]})
     text = "\n".join(prompter.said)
-    assert "about 17.9 GiB needed" in text and "1 x 24 GiB = 24 GiB: fits" in text
+    assert "about 14.9 GiB needed" in text and "1 x 24 GiB = 24 GiB: fits" in text
     assert "model PVC      30 GiB requested" in text
 
 
@@ -141,7 +141,7 @@ def test_model_that_does_not_fit_takes_the_offered_precision() -> None:
     text = "\n".join(prompter.said)
     assert "does NOT fit" in text and "✗ The model does not fit: " in text  # the validator's message
     assert context["model_precision"] == "int4" and context["gpu_count"] == 2
-    assert context["model_memory_gib"] == 39.1 and context["model_pvc_size_gib"] == 50
+    assert context["model_memory_gib"] == 32.6 and context["model_pvc_size_gib"] == 50
     assert asked.count("model_precision") == 1
 
 
@@ -156,9 +156,10 @@ def test_model_that_does_not_fit_takes_the_offered_gpu_count() -> None:
         }
     )
     assert context["model_precision"] == "fp16" and context["gpu_count"] == 8  # not 7: tensor parallelism
-    # container_args (default []) does not tell vLLM to use the 8 GPUs: a note says what to add.
-    note = "note: 8 GPUs, but container_args has no --tensor-parallel-size"
-    assert any(note in line for line in prompter.said)
+    # The vLLM engine's generated arguments split the model over the 8 GPUs: no note.
+    assert context["serving_engine"] == "vllm" and not any("note:" in line for line in prompter.said)
+    args = context["server_args"]
+    assert args[args.index("--tensor-parallel-size") + 1] == "8"
 
 
 def test_no_tensor_parallel_note_when_the_args_have_it() -> None:
@@ -186,7 +187,7 @@ def test_model_that_does_not_fit_can_be_answered_again() -> None:
     )
     assert prompter.asked.count("model_name") == 2
     assert prompter.defaults["model_params_b"] == ["8", "70"]  # the earlier answer is offered
-    assert context["model_params_b"] == 8.0 and context["model_memory_gib"] == 17.9
+    assert context["model_params_b"] == 8.0 and context["model_memory_gib"] == 14.9
 
 
 def test_nothing_fits_still_offers_to_answer_again() -> None:

@@ -50,7 +50,7 @@ def test_fit_problem_is_only_the_model_size_not_a_range_error() -> None:
 def test_alternatives_highest_precision_and_fewest_gpus() -> None:
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_count=2, gpu_memory_gib=48))
     assert [option.changes for option in options] == [{"model_precision": "int8"}, {"gpu_count": 4}]
-    assert options[0].label == "Use int8: about 78.2 GiB on 2 x 48 GiB = 96 GiB"
+    assert options[0].label == "Use int8: about 65.2 GiB on 2 x 48 GiB = 96 GiB"
     assert options[1].flags == "--set gpu_count=4"
 
 
@@ -64,10 +64,12 @@ def test_report_shows_need_available_pvc_and_probe_budget() -> None:
     lines = sizing.report(QUESTIONS, until_fit(model_params_b=70, model_precision="int4", gpu_count=2))
     text = "\n".join(lines)
     assert "70B parameters x 0.5 bytes (int4) = 32.6 GiB" in text
-    assert "about 39.1 GiB needed (weights + 20%" in text
+    assert "about 32.6 GiB needed (weights + the KV cache of 2048 tokens" in text
     assert "2 x 24 GiB = 48 GiB: fits" in text
+    # Model "m" is not in the catalogue and its architecture was not given: the conservative 8192.
+    assert "KV cache       2.2 GiB left: a context of up to 8192 tokens fits" in text
     assert "model PVC      50 GiB requested" in text
-    assert "startup probe  allows up to 386 s" in text
+    assert "startup probe  allows up to 626 s" in text
 
 
 def test_report_is_empty_without_a_model() -> None:
@@ -77,7 +79,7 @@ def test_report_is_empty_without_a_model() -> None:
 def test_only_gpu_counts_tensor_parallelism_can_use_are_offered() -> None:
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_memory_gib=24))
     assert [option.changes for option in options] == [{"gpu_count": 8}]  # 7 x 24 would hold it, but vLLM
-    assert "--tensor-parallel-size 8 in container_args" in options[0].label
+    assert "--tensor-parallel-size 8, generated for the vLLM engine" in options[0].label
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_count=3, gpu_memory_gib=24))
     assert all(option.changes.get("gpu_count", 8) in (4, 8) for option in options)
 
@@ -85,7 +87,7 @@ def test_only_gpu_counts_tensor_parallelism_can_use_are_offered() -> None:
 def test_lower_precision_on_more_gpus_when_neither_alone_fits() -> None:
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=180, gpu_memory_gib=24))
     assert [option.changes for option in options] == [{"model_precision": "int4", "gpu_count": 8}]
-    assert options[0].label.startswith("Use int4 on 8 GPUs: about 100.6 GiB on 8 x 24 GiB = 192 GiB")
+    assert options[0].label.startswith("Use int4 on 8 GPUs: about 83.8 GiB on 8 x 24 GiB = 192 GiB")
     # The fewest GPUs, and the highest precision when that needs more of them.
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=405, gpu_memory_gib=80))
     assert [option.changes for option in options] == [
@@ -97,6 +99,7 @@ def test_lower_precision_on_more_gpus_when_neither_alone_fits() -> None:
 def test_tensor_parallel_note_when_args_do_not_split_the_model() -> None:
     context = {"serves_model": True, "gpu": True, "gpu_count": 2, "container_args": ["--model", "/m"]}
     assert "--tensor-parallel-size 2" in (sizing.tensor_parallel_note(context) or "")
+    assert sizing.tensor_parallel_note({**context, "serving_engine": "vllm"}) is None  # generated
     for args in (["--tensor-parallel-size", "2"], ["--tensor-parallel-size=2"], ["-tp", 2]):
         assert sizing.tensor_parallel_note({**context, "container_args": args}) is None
     assert sizing.tensor_parallel_note({**context, "gpu_count": 1}) is None
@@ -105,7 +108,7 @@ def test_tensor_parallel_note_when_args_do_not_split_the_model() -> None:
 
 def test_report_works_with_a_template_version_without_the_overhead_value() -> None:
     questions = [q for q in QUESTIONS if q.name != "memory_overhead"]
-    context = until_fit(model_params_b=8)
+    context = until_fit(model_params_b=8, gpu=False)
     context.pop("memory_overhead")
     text = "\n".join(sizing.report(questions, context))
-    assert "GiB needed (weights + an overhead" in text
+    assert "for the model on CPU (weights + an overhead)" in text

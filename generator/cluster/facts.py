@@ -69,6 +69,7 @@ class Cluster:
         """The constants by name, for formatting fix hints and rule documentation."""
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         values["backup_tiers"] = ", ".join(self.backup_tiers)
+        values["monitoring_namespace"] = self.monitoring_namespace or "none"
         values["gateway_entities"] = ", ".join(self.gateway_entities)
         values["providers"] = ", ".join(host for _, host in self.providers)
         values["model_hub_names"] = ", ".join(self.model_hub_names)

@@ -58,9 +58,15 @@ class Alternative:
         return int(count) if count is not None and int(count) > 1 else None
 
 
+ENGINE = "serving_engine"
+BUDGET = "gpu_kv_budget_gib"
+CONTEXT_FIT = "model_context_fit"
+MIN_CONTEXT = "model_min_context"
+
+
 def tensor_parallel_advice(count: int) -> str:
     """What vLLM needs to use `count` GPUs (it uses one unless told)."""
-    return f"vLLM also needs {TP_FLAG} {count} in container_args"
+    return f"vLLM gets {TP_FLAG} {count}, generated for the vLLM engine"
 
 
 def has_tensor_parallel(args: Any) -> bool:
@@ -74,6 +80,8 @@ def has_tensor_parallel(args: Any) -> bool:
 def tensor_parallel_note(context: Mapping[str, Any]) -> str | None:
     """A note when the app gets several GPUs but its container arguments do not tell vLLM to use them."""
     if ARGS not in context or not context.get(SERVES) or not context.get(GPU):
+        return None
+    if context.get(ENGINE) == "vllm":  # the generated arguments carry it
         return None
     count = int(context.get(COUNT) or 1)
     if count <= 1 or has_tensor_parallel(context[ARGS]):
@@ -234,10 +242,15 @@ def report(questions: Sequence[Question], context: Mapping[str, Any]) -> list[st
         problem = fit_problem(questions, full[FIT], full)
         verdict = "does NOT fit" if problem else "fits"
         lines += [
-            f"  GPU memory     about {show(need)} GiB needed (weights + {overhead} for the KV cache "
-            "and activations)",
+            f"  GPU memory     about {show(need)} GiB needed (weights + the KV cache of "
+            f"{show(full.get(MIN_CONTEXT))} tokens; plus the runtime overhead of each GPU)",
             f"  GPUs           {_total(full)}: {verdict}",
         ]
+        if not problem and BUDGET in full:
+            lines.append(
+                f"  KV cache       {show(full[BUDGET])} GiB left: a context of up to "
+                f"{show(full.get(CONTEXT_FIT))} tokens fits"
+            )
     else:
         lines.append(
             f"  RAM            about {show(need)} GiB for the model on CPU (weights + {overhead}); "

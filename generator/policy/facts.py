@@ -15,6 +15,7 @@ from generator.policy.k8s import (
     sequence,
 )
 from generator.policy.model import K8sObject, Summary
+from generator.policy.rules.serving import admits_litellm, is_model_server
 from generator.policy.selectors import egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
@@ -80,6 +81,7 @@ def summarize(
             selector_paths=tuple((*base, "endpointSelector") for base, _ in specs),
             egress=tuple(egress_facts(spec, base, cluster) for base, spec in specs),
             cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
+            admits_litellm=admits_litellm(obj, cluster),
         )
     pod = pod_of(obj)
     if pod is None:
@@ -107,4 +109,5 @@ def summarize(
         if isinstance(replicas := mapping(obj.data.get("spec")).get("replicas"), int)
         else None,
         llm=_llm(pod, cluster),
+        model_server=is_model_server(obj),
     )

@@ -149,6 +149,8 @@ class Summary:
     # Workloads: the replicas (None: unset, 1) and whether it serves or calls a model (streams answers).
     replicas: int | None = None
     llm: bool = False
+    model_server: bool = False
+    admits_litellm: bool = False
     # Services, routes, monitors, disruption budgets and PVCs: their spec, for the rules across objects.
     spec: dict[str, Any] | None = None
     labels: dict[str, str] | None = None

@@ -110,7 +110,8 @@ def load_questions(path: Path | None = None) -> list[Question]:
 def jinja_env() -> Environment:
     """A Jinja environment like the one Copier renders copier.yml expressions in: the same filters, and a
     loader rooted at the template root, so validators can `{% import 'includes/validate.jinja' as v %}`
-    (copier/_main.py, Worker.jinja_env: CopierTemplateLoader(template.local_abspath))."""
+    and defaults can include the model catalogue and the sizing macros (copier/_main.py, Worker.jinja_env:
+    CopierTemplateLoader(template.local_abspath))."""
     from jinja2 import FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 

@@ -1,0 +1,247 @@
+"""Model serving rules: a vLLM server that starts (context, tensor parallelism, writable caches) and that
+LiteLLM, its one consumer, can reach."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from generator.cluster.facts import Cluster
+from generator.policy.k8s import WORKLOAD_KINDS, Container, containers, env_values, mapping, pod_of, sequence
+from generator.policy.model import Hit, K8sObject, Severity, Summary, YamlPath
+from generator.policy.registry import object_rule, set_rule
+from generator.policy.selectors import NAMESPACE_KEY, match_labels, policy_specs
+
+# Every variable that moves a cache or home directory a model server writes to (docs/patterns.md).
+CACHE_VARIABLES = frozenset(
+    {
+        "HOME",
+        "XDG_CACHE_HOME",
+        "VLLM_CACHE_ROOT",
+        "VLLM_CONFIG_ROOT",
+        "TORCHINDUCTOR_CACHE_DIR",
+        "TRITON_CACHE_DIR",
+        "HF_HOME",
+        "HF_HUB_CACHE",
+        "TRANSFORMERS_CACHE",
+        "NUMBA_CACHE_DIR",
+        "OUTLINES_CACHE_DIR",
+    }
+)
+
+
+def _words(container: Container) -> list[str]:
+    return [str(item) for field in ("command", "args") for item in sequence(container.data.get(field))]
+
+
+def is_vllm(container: Container) -> bool:
+    """A vLLM server: its image is a vLLM image, or its command runs vLLM."""
+    image = str(container.data.get("image", "")).split("@")[0].rsplit("/", 1)[-1].split(":")[0].lower()
+    return "vllm" in image or any("vllm" in word.lower() for word in _words(container)[:3])
+
+
+def flag(container: Container, *names: str) -> tuple[str | None, YamlPath] | None:
+    """The value and path of the first of these flags in the args (`--flag value` or `--flag=value`;
+    vLLM also accepts underscores), None when absent."""
+    args = sequence(container.data.get("args"))
+    spelled = {name for name in names} | {name.replace("-", "_").replace("__", "--") for name in names}
+    for index, item in enumerate(args):
+        text = str(item)
+        key, _, inline = text.partition("=")
+        if key in spelled:
+            path: YamlPath = (*container.path, "args", index)
+            if inline:
+                return inline, path
+            value = args[index + 1] if index + 1 < len(args) else None
+            return (None if value is None else str(value)), path
+    return None
+
+
+def _servers(obj: K8sObject) -> Iterator[Container]:
+    pod = pod_of(obj)
+    if pod is None:
+        return
+    for container in containers(pod, init=False):
+        if is_vllm(container):
+            yield container
+
+
+def _where(container: Container) -> YamlPath:
+    return (*container.path, "args") if "args" in container.data else container.path
+
+
+@object_rule(
+    id="AIA801",
+    slug="vllm-without-max-model-len",
+    title="A vLLM server sets --max-model-len",
+    severity=Severity.ERROR,
+    family="serving",
+    section=None,
+    quote=None,
+    why="Without --max-model-len vLLM takes the model's native context (131,072 tokens for Llama 3.1) and "
+    "refuses to start when its KV cache does not fit in the GPU memory left after the weights.",
+    fix="Add `--max-model-len <tokens>` with a context whose KV cache fits (docs/sizing.md; "
+    "`aiapp new` computes it).",
+    kinds=sorted(WORKLOAD_KINDS),
+)
+def vllm_without_max_model_len(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    del cluster
+    for container in _servers(obj):
+        if flag(container, "--max-model-len") is None:
+            yield Hit(_where(container), f"{container.label} runs vLLM without --max-model-len")
+
+
+def _gpus(container: Container, cluster: Cluster) -> int | None:
+    limits = mapping(mapping(container.data.get("resources")).get("limits"))
+    value = limits.get(cluster.gpu_resource)
+    try:
+        return None if value is None else int(str(value))
+    except ValueError:
+        return None
+
+
+def _count(found: tuple[str | None, YamlPath] | None) -> int | None:
+    if found is None:
+        return 1
+    try:
+        return int(str(found[0]))
+    except ValueError:
+        return None
+
+
+@object_rule(
+    id="AIA802",
+    slug="tensor-parallel-not-gpu-count",
+    title="vLLM's tensor-parallel size equals the container's GPU count",
+    severity=Severity.ERROR,
+    family="serving",
+    section=None,
+    quote=None,
+    why="vLLM uses one GPU unless told: with more GPUs than --tensor-parallel-size (times "
+    "--pipeline-parallel-size) the others sit idle and the model may not fit; with fewer, it fails to start.",
+    fix="Set `--tensor-parallel-size` to the container's `{gpu_resource}` limit.",
+    kinds=sorted(WORKLOAD_KINDS),
+)
+def tensor_parallel_not_gpu_count(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    for container in _servers(obj):
+        gpus = _gpus(container, cluster)
+        if gpus is None:
+            continue
+        tp_flag = flag(container, "--tensor-parallel-size", "-tp")
+        tp, pp = _count(tp_flag), _count(flag(container, "--pipeline-parallel-size", "-pp"))
+        if tp is None or pp is None or tp * pp == gpus:
+            continue
+        path = tp_flag[1] if tp_flag is not None else _where(container)
+        split = f"{tp} x {pp} (tensor x pipeline parallel)" if pp != 1 else f"tensor-parallel size {tp}"
+        yield Hit(path, f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {tp * pp}")
+
+
+def _writable_mounts(container: Container) -> list[str]:
+    return [
+        str(mapping(mount).get("mountPath", "")).rstrip("/") or "/"
+        for mount in sequence(container.data.get("volumeMounts"))
+        if not mapping(mount).get("readOnly")
+    ]
+
+
+def _read_only_root(container: Container) -> bool:
+    return bool(mapping(container.data.get("securityContext")).get("readOnlyRootFilesystem"))
+
+
+@object_rule(
+    id="AIA803",
+    slug="cache-on-read-only-path",
+    title="Cache variables point into a writable volume",
+    severity=Severity.ERROR,
+    family="serving",
+    section=None,
+    quote=None,
+    why="With a read-only root filesystem, a cache or home directory outside the container's writable "
+    "volume mounts makes vLLM, torch, Triton or Hugging Face fail at start-up or at the first compile. "
+    "Only values written in the container's own `env` are seen, not those of ConfigMaps.",
+    fix="Point the variable into a writable volume mount of the container (the cache PVC, or /tmp).",
+    kinds=sorted(WORKLOAD_KINDS),
+)
+def cache_on_read_only_path(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    del cluster
+    pod = pod_of(obj)
+    if pod is None:
+        return
+    for container in containers(pod):
+        if not _read_only_root(container):
+            continue
+        mounts = _writable_mounts(container)
+        for name, value, path in env_values(container):
+            if name not in CACHE_VARIABLES or not value.startswith("/"):
+                continue
+            target = value.rstrip("/") or "/"
+            if not any(target == mount or target.startswith(mount + "/") for mount in mounts):
+                shown = ", ".join(mounts) or "none"
+                yield Hit(
+                    path,
+                    f'{container.label} sets {name}="{value}" on the read-only root filesystem; '
+                    f"writable mounts: {shown}",
+                )
+
+
+def admits_litellm(obj: K8sObject, cluster: Cluster) -> bool:
+    """Whether a policy has an ingress rule from LiteLLM's pods (its namespace and selector)."""
+    wanted = dict(cluster.litellm_selector)
+    for _, spec in policy_specs(obj):
+        for rule in sequence(spec.get("ingress")):
+            for selector in sequence(mapping(rule).get("fromEndpoints")):
+                labels = match_labels(selector)
+                if labels.get(NAMESPACE_KEY) == cluster.litellm_namespace and all(
+                    labels.get(key) == value for key, value in wanted.items()
+                ):
+                    return True
+    return False
+
+
+def is_model_server(obj: K8sObject) -> bool:
+    """A workload that serves a model: a vLLM container."""
+    return any(True for _ in _servers(obj))
+
+
+@set_rule(
+    id="AIA804",
+    slug="model-server-unreachable-from-litellm",
+    title="A model server admits LiteLLM",
+    severity=Severity.ERROR,
+    family="serving",
+    section=None,
+    quote=None,
+    why="Apps reach models through LiteLLM only ({litellm_namespace}, {litellm_selector}): a model "
+    "server whose network policies admit nobody else but the gateway cannot be used by any app.",
+    fix="Add an ingress rule `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
+    '"{litellm_namespace}", {litellm_selector}}}}}]` on the server port.',
+)
+def model_server_unreachable_from_litellm(
+    summaries: Sequence[Summary], cluster: Cluster
+) -> Iterator[tuple[Summary, Hit]]:
+    from generator.policy.selectors import selects
+
+    del cluster
+    policies: list[Summary] = [summary for summary in summaries if summary.selectors]
+    for summary in summaries:
+        if not summary.model_server or summary.pod_labels is None:
+            continue
+        selecting = [
+            policy
+            for policy in policies
+            if (policy.cluster_wide or policy.namespace == summary.namespace)
+            and any(
+                selects(selector, summary.pod_labels, summary.namespace, summary.service_account)
+                for selector in policy.selectors
+            )
+        ]
+        if selecting and not any(policy.admits_litellm for policy in selecting):
+            names: list[Any] = [policy.name for policy in selecting]
+            yield (
+                summary,
+                Hit(
+                    summary.pod_labels_path,
+                    f"model server {summary.kind}/{summary.name}: no ingress from LiteLLM in its "
+                    f"policies ({', '.join(map(str, names))})",
+                ),
+            )
