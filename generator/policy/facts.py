@@ -5,33 +5,82 @@ from __future__ import annotations
 from typing import Any
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import NETWORK_POLICY_KINDS, WORKLOAD_KINDS, mapping, pod_of, sequence
+from generator.policy.k8s import (
+    NETWORK_POLICY_KINDS,
+    WORKLOAD_KINDS,
+    containers,
+    mapping,
+    name_tokens,
+    pod_of,
+    sequence,
+)
 from generator.policy.model import K8sObject, Summary
-from generator.policy.selectors import policy_specs
+from generator.policy.selectors import egress_facts, policy_specs
+from generator.policy.suppress import Suppressions
 
-SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | {"PersistentVolumeClaim"}
+SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget"})
+SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim"}
+MODEL_MOUNT = "/models"
 
 
-def summarize(obj: K8sObject, suppressed: frozenset[str], cluster: Cluster) -> Summary | None:
+def _llm(pod: Any, cluster: Cluster) -> bool:
+    """A model server (GPU, model volume) or an LLM client (LiteLLM variables): its answers stream."""
+    for container in containers(pod, init=False):
+        resources = mapping(container.data.get("resources"))
+        if any(cluster.gpu_resource in mapping(resources.get(part)) for part in ("requests", "limits")):
+            return True
+        if any(
+            mapping(mount).get("mountPath") == MODEL_MOUNT
+            for mount in sequence(container.data.get("volumeMounts"))
+        ):
+            return True
+        if any(
+            "LITELLM" in name_tokens(str(mapping(env).get("name", "")))
+            for env in sequence(container.data.get("env"))
+        ):
+            return True
+    return False
+
+
+def summarize(
+    obj: K8sObject, own: Suppressions, cluster: Cluster, in_scope: bool = True, shared: str = ""
+) -> Summary | None:
     """The facts cross-object rules need, for workloads, Cilium policies and PVCs; None for others."""
     kind = obj.kind
     if kind not in SUMMARY_KINDS:
         return None
 
     def summary(**facts: Any) -> Summary:
-        return Summary(kind, obj.name, obj.namespace, obj.ref, obj.origin, suppressed, **facts)
+        return Summary(
+            kind,
+            obj.name,
+            obj.namespace,
+            obj.ref,
+            obj.origin,
+            own.rules,
+            in_scope,
+            shared,
+            reasons=own.reasons,
+            **facts,
+        )
 
     tier_label = cluster.backup_tier_label
+    if kind in SPEC_KINDS:
+        labels = {str(k): str(v) for k, v in mapping(mapping(obj.data.get("metadata")).get("labels")).items()}
+        return summary(spec=mapping(obj.data.get("spec")), labels=labels)
     if kind == "PersistentVolumeClaim":
         tier = mapping(mapping(obj.data.get("metadata")).get("labels")).get(tier_label)
-        return summary(tier=None if tier is None else str(tier))
+        return summary(tier=None if tier is None else str(tier), spec=mapping(obj.data.get("spec")))
     if kind in NETWORK_POLICY_KINDS:
-        selectors = tuple(
-            mapping(spec.get("endpointSelector"))
-            for _, spec in policy_specs(obj)
-            if isinstance(spec.get("endpointSelector"), dict)
+        specs = [
+            (base, spec) for base, spec in policy_specs(obj) if isinstance(spec.get("endpointSelector"), dict)
+        ]
+        return summary(
+            selectors=tuple(spec["endpointSelector"] for _, spec in specs),
+            selector_paths=tuple((*base, "endpointSelector") for base, _ in specs),
+            egress=tuple(egress_facts(spec, base, cluster) for base, spec in specs),
+            cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
         )
-        return summary(selectors=selectors, cluster_wide=kind == "CiliumClusterwideNetworkPolicy")
     pod = pod_of(obj)
     if pod is None:
         return None
@@ -54,4 +103,8 @@ def summarize(obj: K8sObject, suppressed: frozenset[str], cluster: Cluster) -> S
         ),
         claims=tuple(claims),
         pod_tier=pod_labels.get(tier_label),
+        replicas=replicas
+        if isinstance(replicas := mapping(obj.data.get("spec")).get("replicas"), int)
+        else None,
+        llm=_llm(pod, cluster),
     )

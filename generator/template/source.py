@@ -30,6 +30,8 @@ ENV_TEMPLATE = "AIAPP_TEMPLATE"
 ENV_ALLOW_TEMP = "AIAPP_ALLOW_TEMP_TEMPLATE"
 SETTINGS_FILE = ".aiapp.yml"
 SETTINGS_KEY = "template"
+# Every top-level key of a `.aiapp.yml`: `check:` is aiapp check's configuration (generator/policy/config.py).
+SETTINGS_KEYS = (SETTINGS_KEY, "check")
 
 HOW_TO_SET = (
     f"pass --template URL, set ${ENV_TEMPLATE}, or add `{SETTINGS_KEY}: URL` to a {SETTINGS_FILE} "
@@ -119,7 +121,7 @@ def find_setting(start: Path) -> Setting | None:
                 f"{path} cannot be read: {' '.join(str(error).split())}",
                 hint=f"it must be YAML with `{SETTINGS_KEY}: URL`",
             ) from None
-        _warn_unknown_keys(path, data)
+        warn_unknown_keys(path, data)
         value = data.get(SETTINGS_KEY) if isinstance(data, dict) else None
         if value is None:
             continue
@@ -136,7 +138,7 @@ def find_setting(start: Path) -> Setting | None:
 _warned: set[Path] = set()
 
 
-def _warn_unknown_keys(path: Path, data: object) -> None:
+def warn_unknown_keys(path: Path, data: object) -> None:
     """One line on stderr for a settings file with keys aiapp does not know (a typo of `template`).
 
     A warning, not an error: a newer aiapp may add keys, and an older one (in CI, say) must keep working
@@ -145,14 +147,15 @@ def _warn_unknown_keys(path: Path, data: object) -> None:
     if data is None or path in _warned:
         return
     if isinstance(data, dict):
-        unknown = [str(key) for key in data if key != SETTINGS_KEY]
+        unknown = [str(key) for key in data if key not in SETTINGS_KEYS]
         if not unknown:
             return
         problem = f"unknown key{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} ignored"
     else:
         problem = "not a mapping, ignored"
     _warned.add(path)
-    print(f"warning: {path}: {problem} (the known key is {SETTINGS_KEY!r})", file=sys.stderr)
+    known = ", ".join(map(repr, SETTINGS_KEYS))
+    print(f"warning: {path}: {problem} (the known keys are {known})", file=sys.stderr)
 
 
 def configured_sources(dest: Path, *, root: Path | None = None) -> set[str]:

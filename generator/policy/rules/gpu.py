@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, Container, Pod, containers, dig, mapping, pod_of, sequence
-from generator.policy.model import Hit, K8sObject, Severity, YamlPath
+from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule
 
 SECTION = "GPU Access Pattern"
@@ -37,6 +37,7 @@ def uses_gpu(pod: Pod) -> bool:
     why="The NVIDIA device plugin advertises `{gpu_resource}`; any other name (`gpu`, a misspelling, "
     "another vendor's resource) is refused by the API server or never allocated, so the pod stays Pending.",
     fix="Rename the resource to `{gpu_resource}` in both resources.requests and resources.limits.",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_resource_name(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -64,6 +65,7 @@ def gpu_resource_name(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     why="GPUs cannot be overcommitted: Kubernetes requires the request of an extended resource to equal "
     "its limit, and the house pattern writes both explicitly.",
     fix="Set resources.requests and resources.limits of `{gpu_resource}` to the same whole number.",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_requests_equal_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -125,6 +127,7 @@ def _affinity_requires(spec: dict[str, object], label: str) -> bool:
     "marks the GPU nodes.",
     fix='Add `nodeSelector: {{{gpu_node_label}: "true"}}` to the pod template spec (or a required node '
     "affinity on that label).",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -166,6 +169,7 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     "scheduled on them.",
     fix='Add to the pod template spec: `tolerations: [{{key: "{gpu_resource}", operator: Exists, '
     "effect: NoSchedule}}]`.",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import dig, mapping, sequence
-from generator.policy.model import Hit, K8sObject, Severity, YamlPath
+from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule
 
 SECTION = "LiteLLM API Gateway Pattern"
@@ -26,6 +26,7 @@ STORE_KIND = "ClusterSecretStore"
     "Bitwarden and reach the cluster through an ExternalSecret.",
     fix="Delete the Secret, store the values in Bitwarden, and add an ExternalSecret that reads them "
     "through the {secret_store} ClusterSecretStore (then rotate the leaked values).",
+    applies=Applies.SCOPE,
     kinds=("Secret",),
 )
 def secret_with_data(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -61,6 +62,7 @@ def _store_problem(ref: Any, cluster: Cluster) -> str | None:
     why="Only the {secret_store} ClusterSecretStore is connected to Bitwarden; a namespaced SecretStore "
     "(the default kind when `kind` is left out) or another store is not part of the cluster's secret flow.",
     fix="Set `spec.secretStoreRef: {{name: {secret_store}, kind: ClusterSecretStore}}`.",
+    applies=Applies.SCOPE,
     kinds=("ExternalSecret", "ClusterExternalSecret"),
 )
 def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
