@@ -31,3 +31,9 @@ class TemplateSourceError(AiappError):
 
 class RenderError(AiappError):
     """Copier failed, or the template version cannot be read: nothing was written."""
+
+
+class Interrupted(AiappError):
+    """Ctrl-C after something was written: the message says what is on disk."""
+
+    exit_code = 130

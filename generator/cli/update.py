@@ -16,6 +16,9 @@ PATH: directories to search; apps are found by their .copier-answers.yml. Prints
 `updated from X to Y`, `already current`, `conflicts (files)` or `failed (why)`; exits 1 when any app
 has conflicts or failed. Each app must be committed in git (Copier merges the update with its local
 edits, 3-way).
+
+Ctrl-C: the first lets the app being written finish and stops before the next one, the second aborts
+that app and restores it; the apps written, interrupted and not started are listed, exit code 130.
 """
 
 
@@ -58,7 +61,7 @@ def update(
         ),
     ] = False,
 ) -> None:
-    from generator.fleet.update import Outcome, UpdateOptions, update_fleet
+    from generator.fleet.update import WRITTEN, Outcome, UpdateOptions, update_fleet
 
     data: dict[str, str] = {}
     if sets:
@@ -75,5 +78,24 @@ def update(
     typer.echo(f"{len(results)} app{'s' * (len(results) != 1)}: {', '.join(parts)}", err=True)
     for hint in dict.fromkeys(r.hint for r in results if r.hint and not r.ok):
         typer.echo(f"hint: {hint}", err=True)
+    stopped = [r for r in results if r.outcome in {Outcome.INTERRUPTED, Outcome.NOT_STARTED}]
+    if stopped:
+        # Exactly what is on disk now: every app is in one list or has an unchanged line above.
+        def labels(outcomes: set[Outcome]) -> str:
+            return ", ".join(r.app.label for r in results if r.outcome in outcomes) or "none"
+
+        typer.echo("Interrupted (Ctrl-C):", err=True)
+        typer.echo(f"  written: {labels(set(WRITTEN))}", err=True)
+        interrupted = [
+            f"{r.app.label} ({r.reason.removeprefix('Ctrl-C; ')})"
+            for r in stopped
+            if r.outcome is Outcome.INTERRUPTED
+        ]
+        typer.echo(f"  interrupted: {', '.join(interrupted) or 'none'}", err=True)
+        typer.echo(f"  not started: {labels({Outcome.NOT_STARTED})}", err=True)
+        typer.echo(
+            "hint: review and commit the written apps, then run aiapp update again for the rest", err=True
+        )
+        raise typer.Exit(130)
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -3,6 +3,6 @@
 Owns: discovering apps (their `.copier-answers.yml`), the git plumbing (template clones, tags, commits),
 the in-process `copier update` loop and the Copier speed-ups it installs for the duration of a run.
 
-May import: the foundations (`generator.template`, `generator.cluster`, `generator.errors`), never another
-capability (`new`, `policy`).
+May import: the foundations (`generator.template`, `generator.cluster`, `generator.errors`,
+`generator.interrupts`), never another capability (`new`, `policy`).
 """

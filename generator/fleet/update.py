@@ -10,6 +10,9 @@ version checked out, parsed and compiled once).
 Copier marks a conflicted file as unmerged in the git index; git then refuses `write-tree`, which the
 next app's update needs. So the unmerged entries of an app with conflicts are parked (staged as they
 were before the update) until the run ends, then put back: the final index is what Copier left.
+
+Ctrl-C (`_CtrlC`): the first lets the app being written finish and stops before the next one; the second
+aborts that app and restores it. Every app gets a line either way (`interrupted`, `not started`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import signal
+import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,12 +49,12 @@ from generator.fleet.git import (
     git_config_env,
     template_repos,
 )
+from generator.interrupts import hold_for_tests, shielded_children
 from generator.template.source import ENV_TEMPLATE, SETTINGS_FILE, configured_sources, normalise_source
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
-EXIT_INTERRUPTED = 130
 TRUST_HINT = (
     f"the template runs migrations: pass --trust, or name it as the template of this GitOps repository "
     f"(`template:` in {SETTINGS_FILE}, or ${ENV_TEMPLATE}); see docs/updating.md"
@@ -77,6 +83,12 @@ class Outcome(StrEnum):
     CONFLICTS = "conflicts"
     KEPT = "kept"  # updated, but files the user edited and the new version deletes or renames were kept
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # Ctrl-C while it was written: restored to its last commit (or said not)
+    NOT_STARTED = "not started"  # Ctrl-C before its turn: untouched
+
+
+# Outcomes whose app has files changed by this run (and not restored).
+WRITTEN = frozenset({Outcome.UPDATED, Outcome.KEPT, Outcome.CONFLICTS})
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,8 @@ class UpdateResult:
             Outcome.KEPT: f"updated from {self.old} to {self.new}, but kept your edited "
             f"{short_list(self.files)}, which the new version deletes or renames",
             Outcome.FAILED: f"failed ({self.reason})",
+            Outcome.INTERRUPTED: f"interrupted ({self.reason})",
+            Outcome.NOT_STARTED: "not started (Ctrl-C)",
         }[self.outcome]
         return f"{self.app.label}: {text}"
 
@@ -123,12 +137,6 @@ class UpdateOptions:
     data: Mapping[str, str] = field(default_factory=dict)
 
 
-class Interrupted(AiappError):
-    """Ctrl-C during an update: the app being updated was rolled back."""
-
-    exit_code = EXIT_INTERRUPTED
-
-
 @dataclass(frozen=True)
 class _Plan:
     app: App
@@ -137,32 +145,101 @@ class _Plan:
     trusted: bool
 
 
+class _CtrlC:
+    """SIGINT during a run. While an app is checked (nothing written yet) Ctrl-C stops at once; while it
+    is written the first Ctrl-C only asks to stop after it, the second aborts it; anywhere else (the
+    report, a restore, the clean-up) it is noted and the run stops before the next app."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.checking = False
+        self.writing: App | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.checking:
+            raise KeyboardInterrupt
+        if self.writing is None:
+            return
+        if self.count == 1:
+            print(
+                f"\nCtrl-C: stopping after {self.writing.label} (Ctrl-C again to abort it and restore it)",
+                file=sys.__stderr__,  # Copier's output is redirected while it runs (_quiet)
+                flush=True,
+            )
+            return
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """This handler for the block (main thread only: Python handles signals there)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    @contextlib.contextmanager
+    def phase(self, *, checking: bool = False, writing: App | None = None) -> Iterator[None]:
+        self.checking, self.writing = checking, writing
+        try:
+            yield
+        finally:
+            self.checking, self.writing = False, None
+
+
 def update_fleet(
     paths: Sequence[Path], options: UpdateOptions, report: Callable[[UpdateResult], None]
 ) -> list[UpdateResult]:
-    """Update every app under `paths`; `report` gets each app's result as soon as it is known."""
+    """Update every app under `paths`; `report` gets each app's result as soon as it is known.
+
+    Git processes never see Ctrl-C (shielded_children) except while an app is only checked: Copier
+    ignores the failure of some of its git commands, so a killed one could pass for a finished update.
+    """
     apps = find_apps(paths)
     results: list[UpdateResult] = []
-    with template_repos() as repos, contextlib.ExitStack() as stack:
+    ctrl_c = _CtrlC()
+    with (
+        ctrl_c.installed(),
+        shielded_children(),
+        template_repos() as repos,
+        contextlib.ExitStack() as stack,
+    ):
         parked: _ParkedConflicts | None = None
         for app in apps:
-            try:
-                planned = _plan(app, repos, options)
-            except KeyboardInterrupt:
-                raise Interrupted(
-                    f"interrupted before updating {app.label}",
-                    hint="the apps reported above keep their updates; run aiapp update again for the rest",
-                ) from None
+            planned: _Plan | UpdateResult = UpdateResult(app, Outcome.NOT_STARTED)
+            if not ctrl_c.count:
+                try:
+                    with ctrl_c.phase(checking=True), _children_reachable():
+                        planned = _plan(app, repos, options)
+                except KeyboardInterrupt:
+                    pass  # nothing of this app was written: not started
             if isinstance(planned, _Plan):
                 if parked is None:
                     from generator.fleet.speedups import copier_caches
 
                     stack.enter_context(copier_caches())
                     parked = stack.enter_context(_parked_conflicts())
-                planned = _update(planned, repos, options, parked)
+                planned = _update(planned, repos, options, parked, ctrl_c)
             results.append(planned)
             report(planned)
     return results
+
+
+@contextlib.contextmanager
+def _children_reachable() -> Iterator[None]:
+    """While an app is only checked, Ctrl-C may stop git at once (a long clone of a remote template)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def _failed(app: App, reason: str, hint: str = "") -> UpdateResult:
@@ -339,9 +416,9 @@ def _copier_trusts(src: str) -> bool:
 
 
 def _update(
-    plan: _Plan, repos: TemplateRepos, options: UpdateOptions, parked: _ParkedConflicts
+    plan: _Plan, repos: TemplateRepos, options: UpdateOptions, parked: _ParkedConflicts, ctrl_c: _CtrlC
 ) -> UpdateResult:
-    """Copier's update of one app; on failure the app is restored to its committed state."""
+    """Copier's update of one app; on failure or a second Ctrl-C the app is restored to its last commit."""
     from copier import run_update
 
     app = plan.app
@@ -349,7 +426,12 @@ def _update(
     top = Path(git("rev-parse", "--show-toplevel", cwd=app.path).strip())
     kept: list[Path] = []
     try:
-        with _quiet(), git_config_env(repos.git_config()), _keeping_edited_files(kept):
+        with (
+            ctrl_c.phase(writing=app),
+            _quiet(),
+            git_config_env(repos.git_config()),
+            _keeping_edited_files(kept, lambda: hold_for_tests(app.label, lambda: ctrl_c.count)),
+        ):
             run_update(
                 str(app.path),
                 defaults=True,
@@ -363,14 +445,12 @@ def _update(
                 data=dict(options.data),
             )
     except KeyboardInterrupt:
-        _rollback(app.path)
-        raise Interrupted(
-            f"interrupted while updating {app.label}: that app was restored",
-            hint="the apps reported above keep their updates; run aiapp update again for the rest",
-        ) from None
+        return _interrupted(app, _rollback(app.path))
     except Exception as error:  # Copier raises many types; each becomes one report line
         reason, hint = _explain(error)
         rolled_back = _rollback(app.path)
+        if ctrl_c.count:  # a Ctrl-C that reached a task's shell: interrupted, not broken
+            return _interrupted(app, rolled_back)
         return _failed(app, reason if rolled_back else f"{reason}; restoring the app failed too", hint)
     new = load_app(app.path).commit or plan.target.describe
     conflicts = conflict_files(app.path)
@@ -391,12 +471,23 @@ def _update(
     return UpdateResult(app, Outcome.UPDATED, old=app.commit, new=new)
 
 
+def _interrupted(app: App, restored: bool) -> UpdateResult:
+    if restored:
+        return UpdateResult(app, Outcome.INTERRUPTED, reason="Ctrl-C; restored to its last commit")
+    return UpdateResult(
+        app,
+        Outcome.INTERRUPTED,
+        reason="Ctrl-C; restoring it failed: run `git checkout HEAD -- . && git clean -fd .` in it",
+    )
+
+
 @contextlib.contextmanager
-def _keeping_edited_files(kept: list[Path]) -> Iterator[None]:
+def _keeping_edited_files(kept: list[Path], before: Callable[[], None] = lambda: None) -> Iterator[None]:
     """Copier deletes every file the old version rendered and the new one does not, edited or not
     (copier/_main.py, `_remove_old_files`, given `dircmp(old render, new render)`): an edited file is
     put back and listed in `kept`, so the edit is never dropped silently. Without that private name
-    (a future Copier), nothing is kept here.
+    (a future Copier), nothing is kept here. `before` runs first (the tests' hold: the app is then
+    half-written and Copier's temporary renders exist).
     """
     import copier._main as copier_main
 
@@ -405,7 +496,11 @@ def _keeping_edited_files(kept: list[Path]) -> Iterator[None]:
         yield
         return
 
+    waiting = [before]
+
     def careful(prefix: Path, compared: Any, rm_common: bool = False) -> None:
+        while waiting:  # once: Copier calls this again for subdirectories
+            waiting.pop()()
         names = list(getattr(compared, "left_only", []))
         if rm_common:
             names += list(getattr(compared, "common_files", []))

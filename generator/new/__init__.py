@@ -4,6 +4,6 @@ Owns: the interview (prompts driven by copier.yml), sizing advice, gathering ans
 files and --set, destination safety (render into staging, then move), `--register` into the parent
 kustomization, and the next steps printed at the end.
 
-May import: the foundations (`generator.template`, `generator.cluster`, `generator.errors`), never another
-capability (`fleet`, `policy`).
+May import: the foundations (`generator.template`, `generator.cluster`, `generator.errors`,
+`generator.interrupts`), never another capability (`fleet`, `policy`).
 """

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import AiappError, RenderError, UsageError
+from generator.interrupts import held, hold_for_tests
 from generator.template.questions import load_copier_yml
 
 STAGING_PREFIX = ".aiapp-new-"
@@ -87,10 +88,12 @@ def staged(
     try:
         root = holder / "app"
         caught = _render(root, data, src, vcs_ref)
+        hold_for_tests("new", lambda: 0)
         files = sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
         yield Staged(root=root, files=files, warnings=caught)
     finally:
-        shutil.rmtree(holder, ignore_errors=True)
+        with held():  # a removal cut short would leave a half staging directory beside DEST
+            shutil.rmtree(holder, ignore_errors=True)
 
 
 def _render(root: Path, data: Mapping[str, Any], src: str, vcs_ref: str | None) -> list[str]:

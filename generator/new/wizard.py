@@ -18,7 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import UsageError
+from generator.errors import Interrupted, UsageError
+from generator.interrupts import held
 from generator.new import sizing
 from generator.new.next_steps import next_steps
 from generator.new.staging import check_destination, install, plan, staged
@@ -178,31 +179,41 @@ def run_new(options: NewOptions) -> int:
         out()
         out("Rendering with Copier...")
     near = None if options.dry_run else dest
-    with staged(src, resolution.copier_data(), near=near, vcs_ref=version.ref) as stage:
-        for warning in stage.warnings:
-            err(f"copier: {warning}")
-        files = stage.files
-        if options.dry_run:
-            out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
-            for line in plan(stage, dest, version.config):
-                out(line)
-            if options.show:
-                for name in files:
-                    out(f"\n--- {dest / name}")
-                    out((stage.root / name).read_text(encoding="utf-8").rstrip("\n"))
-            if options.register:
-                from generator.new.register import register
+    installed = False
+    try:
+        with staged(src, resolution.copier_data(), near=near, vcs_ref=version.ref) as stage:
+            for warning in stage.warnings:
+                err(f"copier: {warning}")
+            files = stage.files
+            if options.dry_run:
+                out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
+                for line in plan(stage, dest, version.config):
+                    out(line)
+                if options.show:
+                    for name in files:
+                        out(f"\n--- {dest / name}")
+                        out((stage.root / name).read_text(encoding="utf-8").rstrip("\n"))
+                if options.register:
+                    from generator.new.register import register
 
-                out(register(dest, write=False))
-            return 0
-        if options.interactive:
-            out(f"Files to write into {dest} ({len(files)}):")
-            for line in plan(stage, dest, version.config):
-                out(line)
-            if not _prompter(options).confirm(f"Write these {len(files)} files into {dest}?", True):
-                err("Cancelled: nothing was written.")
-                return 1
-        kept = install(stage, dest, version.config)
+                    out(register(dest, write=False))
+                return 0
+            if options.interactive:
+                out(f"Files to write into {dest} ({len(files)}):")
+                for line in plan(stage, dest, version.config):
+                    out(line)
+                if not _prompter(options).confirm(f"Write these {len(files)} files into {dest}?", True):
+                    err("Cancelled: nothing was written.")
+                    return 1
+            with held():  # a move cut in half would leave DEST half-written
+                kept = install(stage, dest, version.config)
+                installed = True
+    except KeyboardInterrupt:
+        if not installed:
+            raise  # the staging directory is gone: nothing was written
+        raise Interrupted(
+            f"{dest} was written in full; Ctrl-C stopped aiapp before the rest (--register, next steps)"
+        ) from None
     written = len(files) - len(kept)
     out()
     out(f"Wrote {written} files into {dest.resolve()}.")

@@ -248,7 +248,10 @@ def _hint(reason: str) -> str:
 
 
 def _temp_roots() -> list[Path]:
-    roots = {Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")}
+    # $TMPDIR and friends by name too: during a command `tempfile.gettempdir()` is that command's own
+    # directory inside them (generator/interrupts.py, private_tempdir).
+    named = [Path(os.environ[name]) for name in ("TMPDIR", "TEMP", "TMP") if os.environ.get(name)]
+    roots = {Path(tempfile.gettempdir()), *named, Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")}
     return sorted({root.resolve() for root in roots if root.is_dir()})
 
 
