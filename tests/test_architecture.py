@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOUNDATIONS = {"errors", "interrupts", "template", "cluster"}
+FOUNDATIONS = {"errors", "runtime", "template", "cluster"}
 CAPABILITIES = {"new", "fleet", "policy"}
 # What each part of `generator` may import besides itself and the root package (`generator.__version__`).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "interrupts": set(),
+    "runtime": set(),
     "template": {"errors"},
     "cluster": {"errors", "template"},
     "new": FOUNDATIONS,
@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": FOUNDATIONS | CAPABILITIES,
     "__main__": {"cli"},
 }
-TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py", "interrupts.py"}
+TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py"}
 
 
 def _part(module: str, package: str) -> str | None:
@@ -82,11 +82,11 @@ def test_generator_imports_point_one_way() -> None:
 
 
 def test_every_module_belongs_to_a_package() -> None:
-    """No flat modules: only `__init__`, `__main__`, the errors and interrupts modules stand at the top."""
+    """No flat modules: only `__init__`, `__main__` and the errors module stand at the top."""
     top = {path.name for path in (ROOT / "generator").glob("*.py")}
     assert top <= TOP_LEVEL_MODULES, top - TOP_LEVEL_MODULES
     packages = {path.parent.name for path in (ROOT / "generator").glob("*/__init__.py")}
-    assert packages == set(ALLOWED) - {"errors", "interrupts", "__main__"}
+    assert packages == set(ALLOWED) - {"errors", "__main__"}
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:

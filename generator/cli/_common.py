@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from generator.errors import AiappError
-from generator.interrupts import private_tempdir
+from generator.runtime.interrupts import private_tempdir
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -4,5 +4,5 @@ Owns: discovering apps (their `.copier-answers.yml`), the git plumbing (template
 the in-process `copier update` loop and the Copier speed-ups it installs for the duration of a run.
 
 May import: the foundations (`generator.template`, `generator.cluster`, `generator.errors`,
-`generator.interrupts`), never another capability (`new`, `policy`).
+`generator.runtime.interrupts`), never another capability (`new`, `policy`).
 """

@@ -49,7 +49,7 @@ from generator.fleet.git import (
     git_config_env,
     template_repos,
 )
-from generator.interrupts import hold_for_tests, shielded_children
+from generator.runtime.interrupts import hold_for_tests, shielded_children
 from generator.template.source import ENV_TEMPLATE, SETTINGS_FILE, configured_sources, normalise_source
 
 if TYPE_CHECKING:

@@ -5,5 +5,5 @@ files and --set, destination safety (render into staging, then move), `--registe
 kustomization, and the next steps printed at the end.
 
 May import: the foundations (`generator.template`, `generator.cluster`, `generator.errors`,
-`generator.interrupts`), never another capability (`fleet`, `policy`).
+`generator.runtime.interrupts`), never another capability (`fleet`, `policy`).
 """

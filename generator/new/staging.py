@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import AiappError, RenderError, UsageError
-from generator.interrupts import held, hold_for_tests
+from generator.runtime.interrupts import held, hold_for_tests
 from generator.template.questions import load_copier_yml
 
 STAGING_PREFIX = ".aiapp-new-"

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import Interrupted, UsageError
-from generator.interrupts import held
 from generator.new import sizing
 from generator.new.next_steps import next_steps
 from generator.new.staging import check_destination, install, plan, staged
+from generator.runtime.interrupts import held
 from generator.template.answers import Resolution, gather, resolve_given, show_as
 from generator.template.questions import Question, parse_questions
 from generator.template.versions import TemplateVersion

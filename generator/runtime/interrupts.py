@@ -6,7 +6,7 @@ over such a block; `shielded_children()` keeps it away from the git processes st
 `private_tempdir()` gathers a command's temporary files where one removal finds them all.
 Both act in the main thread only (the only one Python delivers signals to); elsewhere they do nothing.
 
-May import: nothing from `generator`.
+May import: nothing from `generator` (see generator/runtime/__init__.py).
 """
 
 from __future__ import annotations
