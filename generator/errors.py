@@ -31,3 +31,9 @@ class TemplateSourceError(AiappError):
 
 class RenderError(AiappError):
     """Copier failed, or the template version cannot be read: nothing was written."""
+
+
+class ProfileError(AiappError):
+    """The cluster profile (the `cluster:` section of `.aiapp.yml`) is invalid: exit code 2."""
+
+    exit_code = 2

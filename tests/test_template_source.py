@@ -157,7 +157,9 @@ def test_unknown_settings_keys_are_warned_about_once(
     assert ts.resolve_template_source(None, dest=gitops) == str(parent)
     ts.configured_sources(gitops)
     warned = capsys.readouterr().err.splitlines()
-    assert warned == [f"warning: {settings}: unknown key 'templ' ignored (the known key is 'template')"]
+    assert warned == [
+        f"warning: {settings}: unknown key 'templ' ignored (the known keys are 'template', 'cluster')"
+    ]
 
     settings.write_text("template: https://git.example.com/aiapp.git\nrefs: main\n", encoding="utf-8")
     monkeypatch.setattr(ts, "_warned", set(), raising=False)

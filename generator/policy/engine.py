@@ -15,7 +15,7 @@ from functools import cache
 from itertools import repeat
 from typing import Any
 
-from generator.cluster.facts import cluster, cluster_for
+from generator.cluster.facts import cluster_at, cluster_for
 from generator.policy.facts import summarize
 from generator.policy.loader import Unit, discover, load
 from generator.policy.model import Finding, Hit, K8sObject, Severity, UnitResult, YamlPath
@@ -189,7 +189,9 @@ def check_paths(paths: Sequence[str], options: Options) -> Report:
 
 
 def _check_paths(paths: Sequence[str], options: Options) -> Report:
-    facts = cluster()
+    # The profile of each path's GitOps repository, read (and a bad one refused) before any work; the
+    # rules across objects use the first one's.
+    facts = [cluster_at(path) for path in paths or ["."]][0]
     rules_by_kind()
     discovery = discover(paths, options.build)
     report = Report(notes=list(discovery.notes))
