@@ -113,13 +113,18 @@ def egress_without_dns_rule(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
             )
 
 
-def _targets(cluster: Cluster) -> list[tuple[str, str, str, str]]:
-    """(label key, value, namespace, description) of the shared services apps talk to."""
+def _targets(cluster: Cluster) -> list[tuple[dict[str, str], str, str]]:
+    """(labels that select its pods, namespace, description) of the shared services apps talk to."""
     return [
-        (APP_LABEL, cluster.qdrant_name_label, cluster.qdrant_namespace, "the shared Qdrant"),
-        (APP_LABEL, cluster.litellm_name_label, cluster.litellm_namespace, "LiteLLM"),
-        ("k8s-app", cluster.kube_dns_app, cluster.kube_dns_namespace, "kube-dns"),
+        (dict(cluster.qdrant_selector), cluster.qdrant_namespace, "the shared Qdrant"),
+        (dict(cluster.litellm_selector), cluster.litellm_namespace, "LiteLLM"),
+        ({"k8s-app": cluster.kube_dns_app}, cluster.kube_dns_namespace, "kube-dns"),
     ]
+
+
+def _selects_target(labels: dict[str, str], target: dict[str, str]) -> bool:
+    """A selector aimed at a shared service: it names every label of the service's own selector."""
+    return bool(target) and all(labels.get(key) == value for key, value in target.items())
 
 
 @object_rule(
@@ -147,9 +152,10 @@ def cross_namespace_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
                     for position, selector in enumerate(sequence(mapping(rule).get(field))):
                         labels = match_labels(selector)
                         path = (*base, direction, index, field, position, "matchLabels")
-                        for key, value, namespace, what in targets:
-                            if labels.get(key) != value:
+                        for target, namespace, what in targets:
+                            if not _selects_target(labels, target):
                                 continue
+                            shown = ", ".join(f"{key}={value}" for key, value in target.items())
                             written = labels.get(NAMESPACE_KEY)
                             if written is not None:
                                 if written != namespace:
@@ -162,10 +168,64 @@ def cross_namespace_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
                                 own = f'"{obj.namespace}"' if obj.namespace else "(not set in the manifest)"
                                 yield Hit(
                                     path,
-                                    f"{field} selects {what} ({key}={value}) without "
+                                    f"{field} selects {what} ({shown}) without "
                                     f"k8s:io.kubernetes.pod.namespace, so it only matches the policy's own "
                                     f'namespace {own}; {what} runs in "{namespace}"',
                                 )
+
+
+def _service_ports(cluster: Cluster) -> list[tuple[dict[str, str], str, int, int, str]]:
+    """(selector, namespace, Service port, pod port, description) of the shared services."""
+    return [
+        (dict(cluster.qdrant_selector), cluster.qdrant_namespace, cluster.qdrant_port,
+         cluster.qdrant_target_port, "the shared Qdrant"),
+        (dict(cluster.litellm_selector), cluster.litellm_namespace, cluster.litellm_port,
+         cluster.litellm_target_port, "LiteLLM"),
+    ]
+
+
+@object_rule(
+    id="AIA605",
+    slug="shared-service-pod-port",
+    title="Egress to a shared service allows its pods' port",
+    severity=Severity.ERROR,
+    family="network",
+    section=f"{SECTION}; Qdrant Integration Pattern",
+    quote="        app.kubernetes.io/name: litellm\n    ports:\n    - port: \"4000\"",
+    why="Cilium enforces policy on the backend pod after the Service's address translation, so `toPorts` "
+    "must name the pod's port (LiteLLM {litellm_target_port}, Qdrant {qdrant_target_port}), while the app's "
+    "URL uses the Service port (LiteLLM {litellm_port}, Qdrant {qdrant_port}). A rule that allows only the "
+    "Service port drops every connection when the two differ.",
+    fix="List the pod port in the rule's toPorts ({litellm_target_port} for LiteLLM, {qdrant_target_port} "
+    "for Qdrant).",
+    kinds=sorted(NETWORK_POLICY_KINDS),
+)
+def shared_service_pod_port(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    services = _service_ports(cluster)
+    for base, spec in policy_specs(obj):
+        for index, rule in enumerate(sequence(spec.get("egress"))):
+            rule = mapping(rule)
+            if "toPorts" not in rule:
+                continue  # no port restriction: every port is allowed
+            ports = {
+                str(mapping(port).get("port"))
+                for entry in sequence(rule.get("toPorts"))
+                for port in sequence(mapping(entry).get("ports"))
+            }
+            for selector in sequence(rule.get("toEndpoints")):
+                labels = match_labels(selector)
+                for target, namespace, port, target_port, what in services:
+                    written = labels.get(NAMESPACE_KEY, obj.namespace)
+                    if not _selects_target(labels, target) or written != namespace:
+                        continue
+                    if str(target_port) not in ports:
+                        allowed = ", ".join(sorted(ports)) or "none"
+                        yield Hit(
+                            (*base, "egress", index, "toPorts"),
+                            f"egress to {what} allows port {allowed}, but Cilium matches its pods' port "
+                            f"{target_port} after the Service's translation (the Service port {port} is for "
+                            "the URL)",
+                        )
 
 
 def _describe(value: Any) -> str:
