@@ -115,7 +115,9 @@ def profile(old: dict[str, Any]) -> dict[str, Any]:
     if "gpu_resource" in old:
         put("gpu", "resource", old["gpu_resource"])
         # The old template tolerated the taint named like the resource.
-        put("gpu", "tolerations", [{"key": old["gpu_resource"], "operator": "Exists", "effect": "NoSchedule"}])
+        put(
+            "gpu", "tolerations", [{"key": old["gpu_resource"], "operator": "Exists", "effect": "NoSchedule"}]
+        )
     if "gpu_node_label" in old:
         put("gpu", "node_selector", {old["gpu_node_label"]: "true"})
     if "gpu_runtime_class" in old:

@@ -89,7 +89,9 @@ def validate(given: Any, where: str) -> None:
     `where` names the file (or option) the profile came from.
     """
     validator = _validator()
-    errors = sorted(validator.iter_errors(given), key=lambda error: [str(part) for part in error.absolute_path])
+    errors = sorted(
+        validator.iter_errors(given), key=lambda error: [str(part) for part in error.absolute_path]
+    )
     if not errors:
         return
     error = errors[0]
@@ -137,9 +139,9 @@ def _rule(schema: dict[str, Any], parts: list[Any]) -> str | None:
         if isinstance(node, dict) and "$ref" in node and part not in node:
             node = _ref(schema, node["$ref"])
             nodes.append(node)
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             node = node[part]
         else:
             break

@@ -30,6 +30,14 @@ def bitwarden_items(questions: Sequence[Question], context: Mapping[str, Any]) -
         items.append(Item(context["litellm_key_item"], "the app's LiteLLM virtual key (LITELLM_API_KEY)"))
     if asked("model_hf_token_item") and context.get("model_hf_token_item"):
         items.append(Item(context["model_hf_token_item"], "a Hugging Face read token (HF_TOKEN)"))
+    if context.get("vector_db") == "qdrant" and context.get("qdrant_api_key_item"):
+        items.append(
+            Item(
+                context["qdrant_api_key_item"],
+                "the shared Qdrant's API key (QDRANT_API_KEY; the cluster profile names it, other apps may "
+                "read it already)",
+            )
+        )
     providers = context.get("providers") or {}
     for provider in context.get("direct_providers") or []:
         info = providers.get(provider, {})
@@ -72,7 +80,8 @@ def next_steps(
     items = bitwarden_items(questions, context)
     if items:
         store = context.get("secret_store", "")
-        lines.append(f"  2. Create these Bitwarden items (read through the ClusterSecretStore {store}):")
+        kind = context.get("secret_store_kind", "ClusterSecretStore")
+        lines.append(f"  2. Create these Bitwarden items (read through the {kind} {store}):")
         lines += [f"       - {item.name!r}: {item.purpose}" for item in items]
     else:
         lines.append("  2. No Bitwarden items to create: the app needs no secrets.")

@@ -191,7 +191,8 @@ def check_paths(paths: Sequence[str], options: Options) -> Report:
 def _check_paths(paths: Sequence[str], options: Options) -> Report:
     # The profile of each path's GitOps repository, read (and a bad one refused) before any work; the
     # rules across objects use the first one's.
-    facts = [cluster_at(path) for path in paths or ["."]][0]
+    profiles = [cluster_at(path) for path in paths or ["."]]
+    facts = profiles[0]
     rules_by_kind()
     discovery = discover(paths, options.build)
     report = Report(notes=list(discovery.notes))

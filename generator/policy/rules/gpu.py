@@ -156,7 +156,7 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
             where = (*pod.spec_path, "nodeSelector") if selector is not None else pod.spec_path
             yield Hit(
                 where,
-                f"the pod requests a GPU but has no nodeSelector {label}: \"{expected}\" (nor a required node "
+                f'the pod requests a GPU but has no nodeSelector {label}: "{expected}" (nor a required node '
                 f"affinity); GPU nodes are selected by {wanted}",
             )
         return
@@ -202,17 +202,21 @@ def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
         wanted = dict(pairs)
         if any(_tolerates(item, wanted) for _, item in written):
             continue
-        taint = f"{wanted.get('key')}{'=' + wanted['value'] if 'value' in wanted else ''}:{wanted.get('effect')}"
-        near = next(
-            ((index, item) for index, item in written if item.get("key") == wanted.get("key")), None
+        taint = (
+            f"{wanted.get('key')}{'=' + wanted['value'] if 'value' in wanted else ''}:{wanted.get('effect')}"
         )
+        near = next(((index, item) for index, item in written if item.get("key") == wanted.get("key")), None)
         if near is not None:
             index, item = near
             yield Hit(
                 (*pod.spec_path, "tolerations", index),
                 f"the toleration of {wanted.get('key')} (operator {item.get('operator', 'Equal')}, effect "
                 f"{item.get('effect') or 'any'}) does not match the GPU nodes' taint {taint}; use "
-                + ("operator Exists" if wanted.get("operator") == "Exists" else f"value \"{wanted.get('value')}\"")
+                + (
+                    "operator Exists"
+                    if wanted.get("operator") == "Exists"
+                    else f'value "{wanted.get("value")}"'
+                )
                 + f" and effect {wanted.get('effect')}",
             )
         else:

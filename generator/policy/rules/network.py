@@ -177,10 +177,20 @@ def cross_namespace_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
 def _service_ports(cluster: Cluster) -> list[tuple[dict[str, str], str, int, int, str]]:
     """(selector, namespace, Service port, pod port, description) of the shared services."""
     return [
-        (dict(cluster.qdrant_selector), cluster.qdrant_namespace, cluster.qdrant_port,
-         cluster.qdrant_target_port, "the shared Qdrant"),
-        (dict(cluster.litellm_selector), cluster.litellm_namespace, cluster.litellm_port,
-         cluster.litellm_target_port, "LiteLLM"),
+        (
+            dict(cluster.qdrant_selector),
+            cluster.qdrant_namespace,
+            cluster.qdrant_port,
+            cluster.qdrant_target_port,
+            "the shared Qdrant",
+        ),
+        (
+            dict(cluster.litellm_selector),
+            cluster.litellm_namespace,
+            cluster.litellm_port,
+            cluster.litellm_target_port,
+            "LiteLLM",
+        ),
     ]
 
 
@@ -191,7 +201,7 @@ def _service_ports(cluster: Cluster) -> list[tuple[dict[str, str], str, int, int
     severity=Severity.ERROR,
     family="network",
     section=f"{SECTION}; Qdrant Integration Pattern",
-    quote="        app.kubernetes.io/name: litellm\n    ports:\n    - port: \"4000\"",
+    quote='        app.kubernetes.io/name: litellm\n    ports:\n    - port: "4000"',
     why="Cilium enforces policy on the backend pod after the Service's address translation, so `toPorts` "
     "must name the pod's port (LiteLLM {litellm_target_port}, Qdrant {qdrant_target_port}), while the app's "
     "URL uses the Service port (LiteLLM {litellm_port}, Qdrant {qdrant_port}). A rule that allows only the "

@@ -88,7 +88,8 @@ def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     elif any("sourceRef" not in entry for _, _, entry in entries) or not entries:
         yield Hit(
             base,
-            f'ExternalSecret has no secretStoreRef; set the {cluster.secret_store_kind} "{cluster.secret_store}"',
+            f"ExternalSecret has no secretStoreRef; set the {cluster.secret_store_kind} "
+            f'"{cluster.secret_store}"',
         )
 
 
