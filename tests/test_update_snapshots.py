@@ -29,7 +29,25 @@ from tests.upgrade.scaffold import (
 )
 
 HERE = Path(__file__).resolve().parent / "upgrade"
-PRESETS = ("inference-8b-fp16",)
+# Snapshot name: (preset, answers the previous release's `aiapp new` got besides the preset's).
+CASES: dict[str, tuple[str, dict[str, object]]] = {
+    "inference-8b-fp16": ("inference-8b-fp16", {}),
+    # An app for another cluster, made when the cluster constants were per-app answers behind
+    # `customize_cluster`: the migration keeps its facts as the `cluster` answer (migrations/cluster_answers.py).
+    "chat-litellm-customized-cluster": (
+        "chat-litellm",
+        {
+            "customize_cluster": True,
+            "storage_class": "ceph-block",
+            "secret_store": "vault-backend",
+            "external_secrets_api_version": "external-secrets.io/v1beta1",
+            "litellm_namespace": "litellm",
+            "litellm_name_label": "litellm-proxy",
+            "gateway_namespace": "envoy-gateway",
+            "gpu_node_label": "nvidia.com/gpu.present",
+        },
+    ),
+}
 UPDATE = os.environ.get("AIAPP_UPDATE_SNAPSHOTS") == "1"
 
 
@@ -47,7 +65,7 @@ def next_minor(tag: str) -> str:
     return f"v{major}.{int(minor) + 1}.0"
 
 
-def upgrade_diff(tmp_path: Path, preset: str) -> str:
+def upgrade_diff(tmp_path: Path, case: str) -> str:
     """The snapshot text: a header, then `git diff` of the app after the update (paths relative to it)."""
     tag, commit_hash = previous_release()
     target = next_minor(tag)
@@ -55,13 +73,16 @@ def upgrade_diff(tmp_path: Path, preset: str) -> str:
     extract_commit(commit_hash, tpl)
     commit(tpl, f"release {tag}", tag)
     repo = init_repo(tmp_path / "gitops")
-    copier_app(repo / preset, load_preset(preset), str(tpl), vcs_ref=tag)  # the previous `aiapp new`
+    preset, extra = CASES[case]
+    copier_app(repo / preset, {**load_preset(preset), **extra}, str(tpl), vcs_ref=tag)  # the previous `new`
     commit(repo, f"{preset} at {tag}")
     clear_work_tree(tpl)
     copy_working_tree(tpl)
     commit(tpl, "this working tree", target)
 
-    results = update_fleet([repo / preset], UpdateOptions(), report=lambda result: None)
+    # The release runs a migration: `aiapp update` trusts the template configured for the repository
+    # (docs/updating.md); this temporary one is trusted explicitly.
+    results = update_fleet([repo / preset], UpdateOptions(trust=True), report=lambda result: None)
 
     assert [r.outcome for r in results] == [Outcome.UPDATED], results[0].line
     git(repo, "add", "--all")
@@ -70,25 +91,25 @@ def upgrade_diff(tmp_path: Path, preset: str) -> str:
         line for line in diff.replace(str(tpl), "<template>").splitlines() if not line.startswith("index ")
     ]
     header = [
-        f"# Upgrade snapshot: preset {preset} generated at {tag} ({commit_hash[:12]}), updated by",
+        f"# Upgrade snapshot: {case} (preset {preset}) generated at {tag} ({commit_hash[:12]}), updated by",
         f"# `aiapp update` to this working tree's template (tagged {target}). After an intended change:",
         "#   AIAPP_UPDATE_SNAPSHOTS=1 python3 -m pytest tests/test_update_snapshots.py",
     ]
     return "\n".join(header + lines) + "\n"
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-def test_upgrade_snapshot(preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("case", CASES)
+def test_upgrade_snapshot(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIAPP_TEMPLATE", raising=False)
     monkeypatch.setenv("COPIER_CACHE_DIR", str(tmp_path / "copier-cache"))
-    actual = upgrade_diff(tmp_path, preset)
-    snapshot = HERE / f"{preset}.diff"
+    actual = upgrade_diff(tmp_path, case)
+    snapshot = HERE / f"{case}.diff"
     if UPDATE:
         snapshot.write_text(actual, encoding="utf-8")
         return
     assert snapshot.is_file(), f"no snapshot {snapshot}: run with AIAPP_UPDATE_SNAPSHOTS=1"
     assert actual == snapshot.read_text(encoding="utf-8"), (
-        f"updating a {preset} app from the previous release changes other lines than {snapshot.name} "
+        f"updating a {case} app from the previous release changes other lines than {snapshot.name} "
         "records: review the difference, then run AIAPP_UPDATE_SNAPSHOTS=1 python3 -m pytest "
         "tests/test_update_snapshots.py"
     )
