@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent / "upgrade"
 CASES: dict[str, tuple[str, dict[str, object]]] = {
     "inference-8b-fp16": ("inference-8b-fp16", {}),
     # An app for another cluster, made when the cluster constants were per-app answers behind
-    # `customize_cluster`: the migration keeps its facts as the `cluster` answer (migrations/cluster_answers.py).
+    # `customize_cluster`: they become its `cluster` answer (copier.yml), so it keeps its facts.
     "chat-litellm-customized-cluster": (
         "chat-litellm",
         {
@@ -80,9 +80,7 @@ def upgrade_diff(tmp_path: Path, case: str) -> str:
     copy_working_tree(tpl)
     commit(tpl, "this working tree", target)
 
-    # The release runs a migration: `aiapp update` trusts the template configured for the repository
-    # (docs/updating.md); this temporary one is trusted explicitly.
-    results = update_fleet([repo / preset], UpdateOptions(trust=True), report=lambda result: None)
+    results = update_fleet([repo / preset], UpdateOptions(), report=lambda result: None)
 
     assert [r.outcome for r in results] == [Outcome.UPDATED], results[0].line
     git(repo, "add", "--all")
