@@ -227,7 +227,7 @@ def _plan(app: App, repos: TemplateRepos, options: UpdateOptions) -> _Plan | Upd
         return _failed(app, error.message, error.hint or "")
     if commit == target.commit and not drift:
         return UpdateResult(app, Outcome.CURRENT, old=app.commit, new=app.commit)
-    if repo.is_ancestor(target.commit, commit):
+    if commit != target.commit and repo.is_ancestor(target.commit, commit):
         return _failed(app, f"it is at {app.commit}, newer than {target.describe}; Copier does not downgrade")
     try:
         dirty = uncommitted_files(app.path)
