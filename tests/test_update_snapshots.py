@@ -1,6 +1,6 @@
 """Upgrade snapshots: the diff that updating an app from the previous release to this working tree makes.
 
-For each preset in PRESETS, an app is generated from the previous release (tests/upgrade/
+For each case in CASES (a preset, and answers), an app is generated from the previous release (tests/upgrade/
 previous-release.txt: a tag and the commit it names, recreated in a temporary template repository), then
 updated with `aiapp update` to the working tree's template, tagged as the next minor version. The diff of
 the app is compared with tests/upgrade/PRESET.diff, so a reviewer of a template change sees what it does to
@@ -89,7 +89,8 @@ def upgrade_diff(tmp_path: Path, case: str) -> str:
         line for line in diff.replace(str(tpl), "<template>").splitlines() if not line.startswith("index ")
     ]
     header = [
-        f"# Upgrade snapshot: {case} (preset {preset}) generated at {tag} ({commit_hash[:12]}), updated by",
+        f"# Upgrade snapshot: {'preset ' + case if case == preset else f'{case} (preset {preset})'} generated "
+        f"at {tag} ({commit_hash[:12]}), updated by",
         f"# `aiapp update` to this working tree's template (tagged {target}). After an intended change:",
         "#   AIAPP_UPDATE_SNAPSHOTS=1 python3 -m pytest tests/test_update_snapshots.py",
     ]

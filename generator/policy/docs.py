@@ -44,9 +44,13 @@ metadata:
 ```
 
 A suppression without a reason is not honoured and is reported (AIA006); an unknown or
-unsuppressible rule is a warning (AIA007). Input rules (AIA001-AIA008) cannot be suppressed. A
+unsuppressible rule is a warning (AIA007). Input rules (AIA001-AIA009) cannot be suppressed. A
 suppression covers only the object that carries it: for a workload, the Deployment (or StatefulSet, ...)
 itself, not its pod template.
+
+checkov's skips (`checkov.io/skip<N>: "CKV_K8S_43=reason"` in the same `metadata.annotations`) are checkov's
+business, but one without a reason is reported like a suppression without one (AIA009). Generated apps
+carry checkov skips with reasons for the checks they fail on purpose ([patterns.md](patterns.md)).
 
 ## Documented exceptions
 

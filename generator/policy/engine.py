@@ -21,7 +21,7 @@ from generator.policy.loader import Unit, discover, load
 from generator.policy.model import Finding, Hit, K8sObject, Severity, UnitResult, YamlPath
 from generator.policy.provenance import place
 from generator.policy.registry import Rule, rule, rules, rules_by_kind
-from generator.policy.suppress import suppressions
+from generator.policy.suppress import checkov_skip_problems, suppressions
 from generator.policy.yamlio import locate
 
 PARALLEL_MIN_UNITS = 200
@@ -124,7 +124,7 @@ def check_object(obj: K8sObject, options: Options, result: UnitResult) -> None:
     """Run the object's rules and record findings and its summary."""
     facts = cluster_for(obj.origin.file)
     own = suppressions(obj.data)
-    for rule_id, hit in own.problems:
+    for rule_id, hit in (*own.problems, *checkov_skip_problems(obj.data)):
         result.findings.append(finding(rule(rule_id), obj, hit))
     for item in rules_by_kind().get(obj.kind, ()):
         if item.id in own.rules or item.check is None:

@@ -10,6 +10,9 @@
 
 Rules are named by id (AIA301) or slug (direct-provider-host). An entry without a reason is not honoured
 and is itself a finding (AIA006); an unknown or unsuppressible rule is a warning (AIA007).
+
+Teams also run checkov on the same manifests; its skips (`checkov.io/skip1: "CKV_K8S_43=reason"`) are held
+to the same standard: one without a reason is reported (AIA009), see `checkov_skip_problems`.
 """
 
 from __future__ import annotations
@@ -83,3 +86,38 @@ def suppressions(data: dict[str, Any]) -> Suppressions:
             else:
                 rules.add(rule.id)
     return Suppressions(frozenset(rules), tuple(problems))
+
+
+# checkov honours every annotation whose key contains one of these (checkov/kubernetes/kubernetes_utils.py,
+# SKIP_ANNOTATION_PREFIXES), read from the object's own metadata.annotations only.
+CHECKOV_SKIP_PREFIXES = ("checkov.io/skip", "bridgecrew.io/skip", "cortex.io/skip")
+
+
+def checkov_skip_problems(data: dict[str, Any]) -> tuple[tuple[str, Hit], ...]:
+    """AIA009 for each checkov skip annotation that gives no reason.
+
+    checkov splits the value at '=': `CHECK_ID=reason`. Without '=' it still skips the check (its reason is
+    then "No comment provided"), so an unexplained skip silences a finding; a second '=' makes checkov
+    fail on the file. Either way a reviewer cannot tell a deliberate exception from a silenced defect.
+    """
+    annotations = mapping(mapping(data.get("metadata")).get("annotations"))
+    problems: list[tuple[str, Hit]] = []
+    for key, value in annotations.items():
+        if not isinstance(key, str) or not any(prefix in key for prefix in CHECKOV_SKIP_PREFIXES):
+            continue
+        path: YamlPath = ("metadata", "annotations", key)
+        if not isinstance(value, str):
+            message = f'{key} must be text like "CKV_K8S_43=reason", not {value!r}'
+        elif value.count("=") > 1:
+            message = f"{key} has more than one '=': checkov splits the value at '=' and fails on it"
+        else:
+            check, _, reason = (part.strip() for part in value.partition("="))
+            if check and reason:
+                continue
+            message = (
+                f'{key} skips {check or "a check"} without a reason: write "{check or "CHECK_ID"}=why"'
+                if check
+                else f'{key} names no check: write "CHECK_ID=why"'
+            )
+        problems.append(("AIA009", Hit(path, message)))
+    return tuple(problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.policy.suppress import Suppressions, suppressions
+from generator.policy.suppress import Suppressions, checkov_skip_problems, suppressions
 
 
 def parse(value: object) -> Suppressions:
@@ -63,3 +63,37 @@ def test_unknown_and_unsuppressible_rules_are_warned_about_and_the_rest_still_ap
 def test_no_annotation_no_suppression() -> None:
     assert suppressions({"metadata": {"name": "x"}}) == Suppressions(frozenset(), ())
     assert suppressions({"metadata": None}).rules == frozenset()
+
+
+def checkov(annotations: dict[str, object]) -> list[tuple[str, str]]:
+    found = checkov_skip_problems({"metadata": {"annotations": annotations}})
+    return [(rule_id, hit.message) for rule_id, hit in found]
+
+
+def test_checkov_skips_with_a_reason_pass_and_other_annotations_are_not_skips() -> None:
+    assert checkov(
+        {
+            "checkov.io/skip1": "CKV_K8S_43=pinned by a release tag",
+            "bridgecrew.io/skip2": "CKV2_K8S_6=Cilium enforces the CiliumNetworkPolicy",
+            "aiapp/description": "CKV_K8S_43",
+        }
+    ) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("CKV_K8S_43", "skips CKV_K8S_43 without a reason"),
+        ("CKV_K8S_43=", "skips CKV_K8S_43 without a reason"),
+        ("CKV_K8S_43=   ", "skips CKV_K8S_43 without a reason"),
+        ("=a reason", "names no check"),
+        ("CKV_K8S_43=a=b", "more than one '='"),
+        (43, "must be text"),
+    ],
+)
+def test_checkov_skips_without_a_reason_are_reported(value: object, says: str) -> None:
+    # checkov itself skips the check in the first cases ("No comment provided") and fails on "a=b"
+    # (checkov/kubernetes/kubernetes_utils.py, get_skipped_checks).
+    found = checkov({"checkov.io/skip3": value})
+    assert [rule_id for rule_id, _ in found] == ["AIA009"]
+    assert found[0][1].startswith("checkov.io/skip3") and says in found[0][1]

@@ -98,7 +98,7 @@ UNKNOWN_SUPPRESSION = define(
     family="input",
     section=None,
     quote=None,
-    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA008) cannot be suppressed.",
+    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA009) cannot be suppressed.",
     fix="Use a rule id or slug listed in docs/rules.md (`aiapp check --list-rules`).",
     suppressible=False,
 )
@@ -116,6 +116,22 @@ NOT_IN_BUILD = define(
     "way). Reported for files that hold Kubernetes objects; a kustomization that nothing includes is "
     "built on its own instead.",
     fix="List the file (or its directory) in `resources` of the kustomization, or delete it.",
+    suppressible=False,
+)
+CHECKOV_SKIP_WITHOUT_REASON = define(
+    id="AIA009",
+    slug="checkov-skip-without-reason",
+    title="Every checkov skip annotation names a check and gives a reason",
+    severity=ERROR,
+    family="input",
+    section=None,
+    quote=None,
+    why="Teams run checkov on the same manifests. checkov skips a check for an object whose "
+    "`metadata.annotations` hold `checkov.io/skip<N>: CHECK_ID=reason`, with or without the reason, so a "
+    "skip without one silences a finding that nobody can judge; a value with a second `=` makes checkov "
+    "fail on the file. Skips are held to the standard of aiapp's own suppressions (AIA006).",
+    fix='Write the annotation as `checkov.io/skip1: "CKV_K8S_43=why this object needs the exception"` '
+    "(one check per annotation, no `=` in the reason).",
     suppressible=False,
 )
 SCHEMA_VIOLATION = define(
