@@ -88,9 +88,9 @@ def upgrade_diff(tmp_path: Path, case: str) -> str:
     lines = [
         line for line in diff.replace(str(tpl), "<template>").splitlines() if not line.startswith("index ")
     ]
+    name = f"preset {case}" if case == preset else f"{case} (preset {preset})"
     header = [
-        f"# Upgrade snapshot: {'preset ' + case if case == preset else f'{case} (preset {preset})'} generated "
-        f"at {tag} ({commit_hash[:12]}), updated by",
+        f"# Upgrade snapshot: {name} generated at {tag} ({commit_hash[:12]}), updated by",
         f"# `aiapp update` to this working tree's template (tagged {target}). After an intended change:",
         "#   AIAPP_UPDATE_SNAPSHOTS=1 python3 -m pytest tests/test_update_snapshots.py",
     ]
