@@ -121,7 +121,6 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Bitwarden item holding the app's LiteLLM virtual key", ENTER)
     s.answer("EXCEPTION: providers the app must call directly", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
-    s.answer("Override the cluster constants", ENTER)
     s.answer("Files to write into llama-70b", "", timeout=RENDER_TIMEOUT)
     s.answer("Write these", "y")
     assert s.finish() == 0, s.transcript
@@ -177,7 +176,6 @@ def test_no_at_the_confirmation_writes_nothing(tmp_path: Path) -> None:
     s.answer("Vector database", ENTER)
     s.answer("LLM providers", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
-    s.answer("Override the cluster constants", ENTER)
     s.answer("Write these", "n")
     assert s.finish() == 1
     assert "note: gpu (--set) is not used: it applies only when serves_model" in s.transcript

@@ -93,18 +93,21 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
 
 
 def _give_profile(given: Given, questions: list[Question], dest: Path) -> None:
-    """The cluster profile of DEST's GitOps repository (or the defaults) as the `cluster` answer.
+    """The cluster profile of DEST's GitOps repository as the `cluster` answer.
 
     Copier records it in the app's answers file, so a later plain `copier update` renders the same facts.
-    A template version without the question (before v0.2.0) renders its own constants.
+    A repository without a profile gives none: the template's defaults apply, exactly as with plain
+    `copier copy --defaults`. A template version without the question renders its own constants.
     """
     from generator.cluster.profile import find_profile
 
     profile = find_profile(dest)
+    if profile.file is None:
+        return
     if any(question.cluster for question in questions):
         given.values[PROFILE_QUESTION] = profile.facts
         given.sources[PROFILE_QUESTION] = profile.source
-    elif profile.file is not None:
+    else:
         err(f"note: this template version has no cluster profile: {profile.source} is not applied")
 
 
