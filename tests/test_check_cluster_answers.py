@@ -24,7 +24,7 @@ OTHER_CLUSTER = {
 
 
 def rule_ids(path: Path, build: bool) -> set[str]:
-    facts.profile_for_directory.cache_clear()
+    facts.forget_profiles()
     return {finding.rule_id for finding in check_paths([str(path)], Options(build=build, jobs=1)).findings}
 
 

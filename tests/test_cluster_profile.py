@@ -40,7 +40,7 @@ NAMESPACE = "io.kubernetes.pod.namespace"
 @pytest.fixture(autouse=True)
 def _fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Profiles are cached per directory: each test starts from what is on disk."""
-    cluster_facts.profile_for_directory.cache_clear()
+    cluster_facts.forget_profiles()
     for name in ("AIAPP_TEMPLATE", "GIT_CONFIG_COUNT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COPIER_CACHE_DIR", str(tmp_path / "copier-cache"))
@@ -218,7 +218,7 @@ def test_every_preset_renders_checks_and_builds_with_the_other_clusters_facts(
 
     elsewhere = tmp_path / "no-profile" / preset
     shutil.copytree(dest, elsewhere)
-    cluster_facts.profile_for_directory.cache_clear()
+    cluster_facts.forget_profiles()
     report = check_paths([str(elsewhere)], Options(build=True, jobs=1))
     found = {finding.rule_id for finding in report.findings}
     assert found == expected_under_defaults(answers), "fails under the default profile where they differ"
@@ -408,7 +408,7 @@ def test_a_profile_change_shows_as_drift_and_update_rolls_it_out_keeping_hand_ed
 
     (repo / ".aiapp.yml").write_text(PROFILE_FILE.read_text())
     commit(repo, "the cluster profile of the new cluster")
-    cluster_facts.profile_for_directory.cache_clear()
+    cluster_facts.forget_profiles()
     shown = aiapp("status", "--check", cwd=repo)
     assert shown.exit_code == 1
     rows = [line for line in shown.stdout.splitlines() if line.startswith("apps/")]
@@ -432,6 +432,6 @@ def test_a_profile_change_shows_as_drift_and_update_rolls_it_out_keeping_hand_ed
     assert [ports(rule) for rule in egress_to(policy, "qdrant")] == [["6333"]]
     assert objects["ExternalSecret"]["spec"]["secretStoreRef"]["name"] == "bitwarden"
     commit(repo, "apply the profile")
-    cluster_facts.profile_for_directory.cache_clear()
+    cluster_facts.forget_profiles()
     assert aiapp("status", "--check", cwd=repo).exit_code == 0
     assert aiapp("check", "apps", cwd=repo).exit_code == 0

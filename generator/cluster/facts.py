@@ -155,14 +155,28 @@ def cluster(profile: Profile | None = None) -> Cluster:
 
 @cache
 def profile_for_directory(directory: Path) -> Profile:
-    """The profile that governs `directory`: the nearest `.aiapp.yml` with `cluster:`, else the defaults."""
+    """The profile that governs `directory`: the nearest `.aiapp.yml` with `cluster:`, else the defaults.
+
+    Cached for the process (a check reads each directory's once); `forget_profiles()` starts over.
+    """
     return find_profile(directory)
+
+
+def forget_profiles() -> None:
+    """Drop the cached profiles (after `.aiapp.yml` changed, in a long-lived process or a test)."""
+    profile_for_directory.cache_clear()
+    _cluster_in.cache_clear()
+
+
+@cache
+def _cluster_in(directory: Path) -> Cluster:
+    return cluster(profile_for_directory(directory))
 
 
 def cluster_at(path: str) -> Cluster:
     """The facts for a path given on the command line (a directory, or a file in one)."""
     where = Path(path).absolute()
-    return cluster(profile_for_directory(where if where.is_dir() else where.parent))
+    return _cluster_in(where if where.is_dir() else where.parent)
 
 
 def cluster_for(file: str) -> Cluster:
@@ -173,5 +187,5 @@ def cluster_for(file: str) -> Cluster:
     suppression) can. A file outside any repository with a profile gets the defaults.
     """
     if not file or file.startswith("<"):
-        return cluster(profile_for_directory(Path.cwd().absolute()))
-    return cluster(profile_for_directory(Path(file).absolute().parent))
+        return _cluster_in(Path.cwd().absolute())
+    return _cluster_in(Path(file).absolute().parent)
