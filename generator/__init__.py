@@ -1,3 +1,3 @@
 """aiapp: scaffold AI applications for the GitOps cluster from one Copier template."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -20,6 +20,9 @@ PRESETS = preset_names()
 # default: every render, in-process or in a subprocess, uses HEAD with its uncommitted changes.
 TEMPLATE_REF = "HEAD"
 os.environ.setdefault("AIAPP_TEMPLATE_REF", TEMPLATE_REF)
+# ... uncommitted changes included: `aiapp new` otherwise renders the last commit of a dirty checkout
+# (tests/test_update_safety.py checks that without this variable).
+os.environ.setdefault("AIAPP_RENDER_UNCOMMITTED", "1")
 
 
 def render(dest: Path, answers: dict[str, object]) -> Path:

@@ -139,14 +139,15 @@ def test_an_unreadable_file_is_a_finding(tmp_path: Path, monkeypatch: pytest.Mon
     shutil.copy(GOOD_APP, tmp_path / "app.yaml")
     locked = tmp_path / "locked.yaml"
     locked.write_text("kind: ConfigMap\n")
-    real_open = open
+    real_open = os.open
 
+    # Files are opened with os.open (without blocking, so that a FIFO cannot hang the run).
     def guarded(file: object, *args: object, **kwargs: object) -> object:
         if str(file) == str(locked):
             raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+        return real_open(file, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("builtins.open", guarded)
+    monkeypatch.setattr("os.open", guarded)
     report = check_paths([str(tmp_path)], Options(jobs=1))
     assert [(f.rule_id, f.message) for f in report.findings] == [
         ("AIA001", "cannot read the file: Permission denied")

@@ -32,7 +32,15 @@ def run(output_format: str) -> Result:
 
 def test_json() -> None:
     data = json.loads(run("json").stdout)
-    assert data["summary"] == {"errors": 2, "warnings": 1, "files": 3, "objects": 4}
+    assert data["summary"] == {
+        "errors": 2,
+        "warnings": 1,
+        "info": 0,
+        "files": 3,
+        "objects": 4,
+        "suppressed": 0,
+        "baselined": 0,
+    }
     first = data["findings"][0]
     assert first == {
         "rule": "AIA002",

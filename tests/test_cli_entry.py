@@ -48,3 +48,15 @@ def test_typer_app_has_exactly_the_commands_of_the_table() -> None:
 def test_other_arguments_go_to_typer() -> None:
     result = run("presets")
     assert result.returncode == 0 and "rag-cpu-qdrant" in result.stdout and result.stdout.endswith("1\n")
+
+
+def test_version_is_the_latest_changelog_release() -> None:
+    """`aiapp --version`, the package metadata and the newest `## vX.Y.Z` heading of CHANGELOG.md agree."""
+    import re
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    releases = re.findall(r"^## v(\d+\.\d+\.\d+)$", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert releases and __version__ == releases[0] == project["version"]

@@ -38,6 +38,7 @@ def aiapp(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproces
     """
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
     environment["AIAPP_TEMPLATE_REF"] = TEMPLATE_REF
+    environment["AIAPP_RENDER_UNCOMMITTED"] = "1"
     environment.update(env or {})
     environment = {k: v for k, v in environment.items() if v}  # env={"X": ""} removes X
     return subprocess.run(

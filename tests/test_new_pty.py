@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.test_new_cli import console_script
 pexpect = pytest.importorskip("pexpect")
 
 AIAPP = console_script("aiapp")
-ENTER, DOWN, SPACE, CLEAR_LINE = "\r", "\x1b[B", " ", "\x15"  # Ctrl-U clears a prefilled default
+ENTER, DOWN, SPACE, CLEAR_LINE = "\r", "\x1b[B", " ", "\x15"  # Ctrl-U clears a refused answer
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # A prompt appears in well under a second; a missing or renamed one fails the test after this long,
 # naming the prompt it waited for and showing the end of the screen, instead of hanging.
@@ -32,6 +33,7 @@ class Session:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
         # The working tree's template (questions and files), like every other test.
         env["AIAPP_TEMPLATE_REF"] = TEMPLATE_REF
+        env["AIAPP_RENDER_UNCOMMITTED"] = "1"
         # No cursor-position request: a pty never answers it and prompt_toolkit would wait for it.
         env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="250", LINES="60")
         self.log = io.StringIO()
@@ -93,11 +95,11 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Arguments of the app's container as a YAML list", CLEAR_LINE + "--model" + ENTER)  # not []
     s.answer("The container arguments must be a YAML list", "")  # refused at the prompt, with the rule
     s.answer("Arguments of the app's container", CLEAR_LINE + ARGS + ENTER)
-    s.answer("Does the app load and serve a model", "y")
+    s.answer("Does the app load and serve a model", "y" + ENTER)
     s.answer("Name of the model it serves", "Llama-3.1-70B-Instruct" + ENTER)
     s.answer("Parameter count in billions", CLEAR_LINE + "70" + ENTER)
     s.answer("Precision of the weights", ENTER)  # fp16, the default
-    s.answer("Does it need a GPU?", "y")
+    s.answer("Does it need a GPU?", "y" + ENTER)
     s.answer("How many GPUs", CLEAR_LINE + "2" + ENTER)
     # The default (80) would hold the model; the person types the memory of their GPUs.
     s.answer("Memory per GPU in GiB", CLEAR_LINE + "24" + ENTER)  # 70B at fp16 does not fit on 2 x 24 GiB
@@ -106,10 +108,10 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Use int4: about 39.1 GiB on 2 x 24 GiB", "")  # the highest precision that fits
     s.answer("Use 8 GPUs at fp16", ENTER)  # or the fewest GPUs vLLM can use; Enter takes the first, int4
     s.answer("2 x 24 GiB = 48 GiB: fits", "")
-    s.answer("Pre-download the model", "n")
+    s.answer("Pre-download the model", "n" + ENTER)
     s.answer("Model PVC size in GiB", ENTER)
     s.answer("Velero backup tier", ENTER)
-    s.answer("Add a separate cache PVC", "n")
+    s.answer("Add a separate cache PVC", "n" + ENTER)
     s.answer("CPU cores", ENTER)
     s.answer("Memory in GiB", ENTER)
     s.answer("Vector database", DOWN + ENTER)  # the shared Qdrant
@@ -122,7 +124,7 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("EXCEPTION: providers the app must call directly", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
     s.answer("Files to write into llama-70b", "", timeout=RENDER_TIMEOUT)
-    s.answer("Write these", "y")
+    s.answer("Write these", "y" + ENTER)
     assert s.finish() == 0, s.transcript
     out = s.transcript
     assert "Traceback" not in out and "selections)" not in out
@@ -176,9 +178,61 @@ def test_no_at_the_confirmation_writes_nothing(tmp_path: Path) -> None:
     s.answer("Vector database", ENTER)
     s.answer("LLM providers", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
-    s.answer("Write these", "n")
+    s.answer("Write these", "n" + ENTER)
     assert s.finish() == 1
     assert "note: gpu (--set) is not used: it applies only when serves_model" in s.transcript
     assert "Cancelled: nothing was written." in s.transcript
+    assert "Traceback" not in s.transcript
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_typing_replaces_a_default_and_confirmations_wait_for_enter(tmp_path: Path) -> None:
+    """The default is a placeholder: what is typed replaces it (never `ai` + `team-ml` = `aiteam-ml`), and
+    Enter alone accepts it. `y` at a yes/no prompt waits for Enter (questionary's confirm with
+    auto_enter=False), so that Enter does not answer the next question."""
+    s = Session(tmp_path, "app", "--set", "image=ghcr.io/acme/chat:1.0", "--set", "serves_model=false")
+    s.answer("Application name", "chat" + ENTER)
+    s.answer("Kubernetes namespace", "team-ml" + ENTER)
+    s.answer("One-line description", ENTER)  # the default, "chat: an AI application"
+    s.answer("Port the container listens on", ENTER)
+    s.answer("HTTP path that answers 200", ENTER)
+    s.answer("Arguments of the app's container", ENTER)
+    s.answer("Add a separate cache PVC", "y")
+    with pytest.raises(pexpect.TIMEOUT):  # `y` alone answers nothing: the prompt waits for Enter
+        s.child.expect_exact("Cache PVC size in GiB", timeout=2)
+    s.child.send(ENTER)
+    s.answer("Cache PVC size in GiB", "30" + ENTER)
+    s.answer("CPU cores", ENTER)
+    s.answer("Memory in GiB", ENTER)
+    s.answer("Vector database", ENTER)
+    s.answer("LLM providers", ENTER)
+    s.answer("Does it receive traffic from the gateway?", ENTER)
+    s.answer("Write these", "y" + ENTER, timeout=RENDER_TIMEOUT)
+    assert s.finish() == 0, s.transcript
+    answers = yaml.safe_load((tmp_path / "app/.copier-answers.yml").read_text())
+    assert answers["namespace"] == "team-ml" and answers["description"] == "chat: an AI application"
+    assert answers["cache_pvc"] is True and answers["cache_pvc_size_gib"] == 30
+
+
+def test_a_preset_on_a_terminal_asks_only_the_rest(tmp_path: Path) -> None:
+    s = Session(tmp_path, "app", "--preset", "chat-litellm")
+    s.answer("(from preset chat-litellm)", "")
+    for prompt in ("Kubernetes namespace", "Arguments of the app's container", "Add a separate cache PVC",
+                   "CPU cores", "Memory in GiB", "Bitwarden item holding the app's LiteLLM virtual key",
+                   "EXCEPTION: providers", "Does it receive traffic"):
+        s.answer(prompt, ENTER)  # the defaults
+    s.answer("Write these", "n" + ENTER, timeout=RENDER_TIMEOUT)
+    assert s.finish() == 1
+    assert "Application name" not in s.transcript.split("(from preset chat-litellm)")[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_start_up_is_one_line(tmp_path: Path) -> None:
+    s = Session(tmp_path, "app")
+    time.sleep(0.3)  # Python runs (its handler is installed), the CLI is being imported: no prompt yet
+    assert "Application name" not in s.transcript
+    s.child.sendintr()
+    assert s.finish() == 130
+    assert "Interrupted: nothing was written." in s.transcript and "Aborted!" not in s.transcript
     assert "Traceback" not in s.transcript
     assert list(tmp_path.iterdir()) == []

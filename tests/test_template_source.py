@@ -158,13 +158,20 @@ def test_unknown_settings_keys_are_warned_about_once(
     ts.configured_sources(gitops)
     warned = capsys.readouterr().err.splitlines()
     assert warned == [
-        f"warning: {settings}: unknown key 'templ' ignored (the known keys are 'template', 'cluster')"
+        f"warning: {settings}: unknown key 'templ' ignored "
+        "(the known keys are 'template', 'cluster', 'check')"
     ]
 
     settings.write_text("template: https://git.example.com/aiapp.git\nrefs: main\n", encoding="utf-8")
     monkeypatch.setattr(ts, "_warned", set(), raising=False)
     assert ts.resolve_template_source(None, dest=gitops) == "https://git.example.com/aiapp.git"
     assert "unknown key 'refs' ignored" in capsys.readouterr().err
+
+    # `check:` is aiapp check's section: known, so no warning.
+    settings.write_text("template: https://git.example.com/aiapp.git\ncheck: {}\n", encoding="utf-8")
+    monkeypatch.setattr(ts, "_warned", set(), raising=False)
+    assert ts.resolve_template_source(None, dest=gitops) == "https://git.example.com/aiapp.git"
+    assert capsys.readouterr().err == ""
 
 
 def test_configured_sources_are_what_update_trusts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -164,3 +164,18 @@ def test_script_renames_a_list_answer_with_its_items(tmp_path: Path) -> None:
     assert run_script(tmp_path, ANSWERS, "llm_providers", "providers_via_litellm") == ANSWERS.replace(
         "llm_providers:", "providers_via_litellm:"
     )
+
+
+def test_a_settings_file_inside_an_app_does_not_make_its_template_trusted(
+    old_app: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the repository root's .aiapp.yml is trusted: anyone who can write an app directory could
+    otherwise make any template's migrations run."""
+    tpl, repo = old_app
+    (repo / "apps/rag-api/.aiapp.yml").write_text(f"template: {tpl}\n", encoding="utf-8")
+    commit(repo, "a settings file inside the app")
+    code, out, _ = update(repo, monkeypatch, "--dry-run")
+    assert (code, out.splitlines()) == (1, [f"apps/rag-api: would fail ({NEEDS_TRUST})"])
+    code, out, _ = update(repo, monkeypatch)
+    assert (code, out.splitlines()) == (1, [f"apps/rag-api: failed ({NEEDS_TRUST})"])
+    assert status(repo) == ""

@@ -38,7 +38,7 @@ class Scripted:
         pending = self.answers.get(name)
         return pending.pop(0) if pending else default
 
-    def text(self, message: str, default: str) -> str:
+    def text(self, message: str, default: str, edit: bool = False) -> str:
         return str(self._answer(message, default))
 
     def confirm(self, message: str, default: bool) -> bool:

@@ -43,7 +43,29 @@ def root_help() -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; Ctrl-C at any moment (start-up included) is one line and exit 130."""
+    import signal
+
+    # Until a command starts (Python and Typer importing, arguments parsed) nothing can be half-written:
+    # Ctrl-C then ends at once with the usual line (Click would print "Aborted!" and exit 1). Commands
+    # put Python's own handler back (cli/_common.friendly) to clean up after themselves.
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+    try:
+        _main()
+    except KeyboardInterrupt:
+        print("\nInterrupted: nothing was written.", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+
+
+def _interrupted_at_start(signum: int, frame: object) -> None:
+    import os
+
+    sys.stderr.write("\nInterrupted: nothing was written.\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+def _main() -> None:
     arguments = sys.argv[1:]
     if arguments == ["--help"]:
         print(root_help())

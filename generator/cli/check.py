@@ -115,6 +115,42 @@ def register(app: typer.Typer) -> None:
                 "--jobs", "-j", metavar="N", help="Worker processes for large trees (0: one per CPU)."
             ),
         ] = 0,
+        baseline: Annotated[
+            str | None,
+            typer.Option(
+                "--baseline",
+                metavar="FILE",
+                help="Report only findings the baseline FILE does not record; list its entries that no "
+                "longer occur.",
+            ),
+        ] = None,
+        write_baseline: Annotated[
+            str | None,
+            typer.Option(
+                "--write-baseline",
+                metavar="FILE",
+                help="Record today's findings in FILE (by rule, object and field) and exit 0.",
+            ),
+        ] = None,
+        show_suppressed: Annotated[
+            bool,
+            typer.Option(
+                "--show-suppressed", help="Also list the findings suppressed on their object or baselined."
+            ),
+        ] = False,
+        config_file: Annotated[
+            str | None,
+            typer.Option(
+                "--config",
+                metavar="FILE",
+                help="The .aiapp.yml whose `check:` section applies (default: the nearest one above the "
+                "paths).",
+            ),
+        ] = None,
+        verbose: Annotated[
+            bool,
+            typer.Option("--verbose", "-v", help="Print the configuration in effect, with its reasons."),
+        ] = False,
         list_rules: Annotated[bool, typer.Option("--list-rules", help="Print the rules and exit.")] = False,
     ) -> None:
         """Check manifests against the AI apps house rules (and schemas); exit 1 on errors.
@@ -132,16 +168,31 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--k8s-version must look like 1.32, not {k8s_version!r}")
         if jobs < 0:
             raise UsageError("--jobs must be 0 (one per CPU) or more")
+        if baseline is not None and write_baseline is not None:
+            raise UsageError("give --baseline or --write-baseline, not both")
+
+        from pathlib import Path
 
         from generator.policy import Options, check_paths
+        from generator.policy import baseline as baselines
+        from generator.policy import config as settings
         from generator.policy.report import render
 
+        if config_file is not None and not Path(config_file).is_file():
+            raise UsageError(f"--config {config_file}: no such file")
+        config = settings.load(
+            Path(config_file) if config_file is not None else settings.find(settings.common_parent(paths))
+        )
+        if verbose:
+            for line in config.describe():
+                typer.echo(line, err=True)
         options = Options(
             schemas=schemas or k8s_version is not None or schema_location is not None,
             k8s_version=(k8s_version or "1.32").lstrip("v"),
             schema_location=schema_location,
             build=not no_build,
             jobs=jobs,
+            config=config,
         )
         if options.schemas:
             _check_schema_version(options.k8s_version)
@@ -149,6 +200,19 @@ def register(app: typer.Typer) -> None:
         if output_format != "github":
             for note in report.notes:
                 typer.echo(f"warning: {note}", err=True)
-        typer.echo(render(report, output_format, color=_color() and output_format == "text"))
+        if write_baseline is not None:
+            count = baselines.write(report, Path(write_baseline))
+            typer.echo(f"Wrote {count} finding(s) to the baseline {write_baseline}.", err=True)
+            return
+        if baseline is not None:
+            baselines.apply(report, Path(baseline))
+        typer.echo(
+            render(
+                report,
+                output_format,
+                color=_color() and output_format == "text",
+                show_suppressed=show_suppressed,
+            )
+        )
         if report.failed(strict):
             raise typer.Exit(1)

@@ -20,10 +20,11 @@ NEW_HELP = """Create a new app: ask copier.yml's questions, then render it with 
 
 The questions are those of the template version that is rendered (--template, --vcs-ref).
 
-Interactive on a terminal. Non-interactive (scripts, CI) with --defaults, --preset or --answers-file,
-or when stdin is not a terminal. Answers: --set over --answers-file over --preset over the defaults;
-every answer is checked with copier.yml's rules before anything is written. DEST defaults to
-./APP_NAME. Exit codes: 0 written (or dry run), 1 declined or failed, 2 invalid input, 130 Ctrl-C.
+Interactive on a terminal (with --preset: its answers are kept, the rest is asked). Non-interactive
+(scripts, CI) with --defaults or --answers-file, or when stdin is not a terminal. Answers: --set over
+--answers-file over --preset over the defaults; every answer is checked with copier.yml's rules
+before anything is written. DEST defaults to ./APP_NAME. Exit codes: 0 written (or dry run),
+1 declined or failed, 2 invalid input, 130 Ctrl-C.
 """
 
 
@@ -83,7 +84,7 @@ def new(
             metavar="REF",
             envvar="AIAPP_TEMPLATE_REF",
             help="Template version to render and ask the questions of: a tag, branch or commit (default: "
-            "the latest release tag; HEAD renders the checkout as it is, uncommitted changes included).",
+            "the latest release tag; a checkout with uncommitted changes renders its last commit).",
         ),
     ] = None,
 ) -> None:
@@ -101,7 +102,8 @@ def new(
         register=register_app,
         template=template,
         vcs_ref=vcs_ref,
-        interactive=not (defaults or preset or answers_file) and sys.stdin.isatty(),
+        # A preset on a terminal starts the wizard from its answers; --defaults or an answers file do not ask.
+        interactive=not (defaults or answers_file) and sys.stdin.isatty(),
     )
     try:
         code = run_new(options)

@@ -87,16 +87,12 @@ def _app_dirs(root: Path) -> Iterable[Path]:
 
 def load_app(directory: Path) -> App:
     """The app in `directory`, with `problem` set when its answers file cannot drive an update."""
-    import yaml
+    from generator.template.answers import load_yaml_mapping
 
-    answers_path = directory / ANSWERS_FILE
     try:
-        answers: Any = yaml.safe_load(answers_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        reason = " ".join(str(error).split())
-        return App(directory, None, None, problem=f"{ANSWERS_FILE} cannot be read: {reason}")
-    if not isinstance(answers, dict):
-        return App(directory, None, None, problem=f"{ANSWERS_FILE} is not a mapping")
+        answers: dict[str, Any] = load_yaml_mapping(directory / ANSWERS_FILE, "the answers file")
+    except UsageError as error:
+        return App(directory, None, None, problem=error.message)
     src = answers.get("_src_path")
     commit = answers.get("_commit")
     src = str(src) if src else None

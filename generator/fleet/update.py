@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import AiappError
 from generator.fleet.apps import (
@@ -54,6 +54,10 @@ TRUST_HINT = (
     f"the template runs migrations: pass --trust, or name it as the template of this GitOps repository "
     f"(`template:` in {SETTINGS_FILE}, or ${ENV_TEMPLATE}); see docs/updating.md"
 )
+KEPT_HINT = (
+    "move your changes out of the kept files (into local/, or the file the template renamed them to), "
+    "delete the kept files, and commit"
+)
 CONFLICTS_HINT = (
     "resolve the conflict markers (<<<<<<< before updating) in the listed files, `git add` them and "
     "commit, then run aiapp update again"
@@ -72,6 +76,7 @@ class Outcome(StrEnum):
     WOULD_UPDATE = "would update"
     WOULD_FAIL = "would fail"  # dry run: the update is known to fail (e.g. migrations without trust)
     CONFLICTS = "conflicts"
+    KEPT = "kept"  # updated, but files the user edited and the new version deletes or renames were kept
     FAILED = "failed"
 
 
@@ -119,6 +124,8 @@ class UpdateResult:
             + facts,
             Outcome.WOULD_FAIL: f"would fail ({self.reason})",
             Outcome.CONFLICTS: f"conflicts ({short_list(self.files)})",
+            Outcome.KEPT: f"updated from {self.old} to {self.new}, but kept your edited "
+            f"{short_list(self.files)}, which the new version deletes or renames",
             Outcome.FAILED: f"failed ({self.reason})",
         }[self.outcome]
         return f"{self.app.label}: {text}"
@@ -228,6 +235,8 @@ def _plan(app: App, repos: TemplateRepos, options: UpdateOptions) -> _Plan | Upd
     if commit == target.commit and not drift:
         return UpdateResult(app, Outcome.CURRENT, old=app.commit, new=app.commit)
     if commit != target.commit and repo.is_ancestor(target.commit, commit):
+        if options.vcs_ref is None:  # updated past the latest release (--vcs-ref main): as `status` says
+            return UpdateResult(app, Outcome.CURRENT, old=app.commit, new=app.commit)
         return _failed(app, f"it is at {app.commit}, newer than {target.describe}; Copier does not downgrade")
     try:
         dirty = uncommitted_files(app.path)
@@ -254,7 +263,9 @@ def _plan(app: App, repos: TemplateRepos, options: UpdateOptions) -> _Plan | Upd
             app.commit,
             target.describe,
         )
-    trusted = options.trust or normalise_source(app.src_path, app.path) in configured_sources(app.path)
+    trusted = options.trust or normalise_source(app.src_path, app.path) in configured_sources(
+        app.path, root=_repository_root(app.path)
+    )
     features = [] if trusted else _unsafe_features(repo, commit, target.commit)
     if features and not _copier_trusts(app.src_path):
         return _blocked(
@@ -293,6 +304,14 @@ def _profile_data(
         return data, ()
     data[PROFILE_QUESTION] = profile.facts
     return data, tuple(differences(app.cluster, profile.facts))
+
+
+def _repository_root(app_dir: Path) -> Path | None:
+    """The GitOps repository's root: the only place whose `.aiapp.yml` is trusted (not one inside an app)."""
+    try:
+        return Path(git("rev-parse", "--show-toplevel", cwd=app_dir).strip())
+    except GitError:
+        return None
 
 
 def _trust_reason(features: Sequence[str]) -> str:
@@ -385,15 +404,18 @@ def _update(
     app = plan.app
     assert app.src_path is not None and app.commit is not None
     top = Path(git("rev-parse", "--show-toplevel", cwd=app.path).strip())
+    kept: list[Path] = []
     try:
-        with _quiet(), git_config_env(repos.git_config()):
+        with _quiet(), git_config_env(repos.git_config()), _keeping_edited_files(kept):
             run_update(
                 str(app.path),
                 defaults=True,
                 overwrite=True,
                 quiet=True,
                 unsafe=plan.trusted,
-                vcs_ref=plan.target.ref,
+                # The commit, not the ref: Copier renders a local HEAD with its uncommitted changes and
+                # records a commit that exists nowhere (copier/_vcs.py, clone); the dry run named this one.
+                vcs_ref=plan.target.commit,
                 conflict="inline",
                 data=dict(plan.data),
             )
@@ -421,7 +443,51 @@ def _update(
             hint=CONFLICTS_HINT,
             drift=plan.drift,
         )
+    if kept:
+        names = tuple(sorted(path.relative_to(app.path).as_posix() for path in kept))
+        return UpdateResult(
+            app, Outcome.KEPT, old=app.commit, new=new, files=names, hint=KEPT_HINT, drift=plan.drift
+        )
     return UpdateResult(app, Outcome.UPDATED, old=app.commit, new=new, drift=plan.drift)
+
+
+@contextlib.contextmanager
+def _keeping_edited_files(kept: list[Path]) -> Iterator[None]:
+    """Copier deletes every file the old version rendered and the new one does not, edited or not
+    (copier/_main.py, `_remove_old_files`, given `dircmp(old render, new render)`): an edited file is
+    put back and listed in `kept`, so the edit is never dropped silently. Without that private name
+    (a future Copier), nothing is kept here.
+    """
+    import copier._main as copier_main
+
+    remove = getattr(copier_main, "_remove_old_files", None)
+    if not callable(remove):
+        yield
+        return
+
+    def careful(prefix: Path, compared: Any, rm_common: bool = False) -> None:
+        names = list(getattr(compared, "left_only", []))
+        if rm_common:
+            names += list(getattr(compared, "common_files", []))
+        edited: dict[Path, bytes] = {}
+        for name in names:
+            mine, rendered = Path(prefix, name), Path(compared.left, name)
+            with contextlib.suppress(OSError):
+                if mine.is_file() and not mine.is_symlink() and rendered.is_file():
+                    content = mine.read_bytes()
+                    if content != rendered.read_bytes():
+                        edited[mine] = content
+        remove(prefix, compared, rm_common)
+        for path, content in edited.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            kept.append(path)
+
+    setattr(copier_main, "_remove_old_files", careful)  # noqa: B010 - a typed private name
+    try:
+        yield
+    finally:
+        setattr(copier_main, "_remove_old_files", remove)  # noqa: B010
 
 
 @contextlib.contextmanager

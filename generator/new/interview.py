@@ -35,7 +35,10 @@ ExtraRule = Callable[[str, Any, Mapping[str, Any]], "str | None"]
 class Prompter(Protocol):
     """How the wizard asks; the answers are raw (a text prompt returns the text, typed later)."""
 
-    def text(self, message: str, default: str) -> str: ...
+    def text(self, message: str, default: str, edit: bool = False) -> str:
+        """The typed text; Enter alone accepts `default`. With `edit`, `default` is offered as text to
+        change (a refused answer), otherwise typing replaces it."""
+        ...
 
     def confirm(self, message: str, default: bool) -> bool: ...
 
@@ -62,11 +65,22 @@ class TerminalPrompter:
         except EOFError:
             raise KeyboardInterrupt from None
 
-    def text(self, message: str, default: str) -> str:
-        return str(self._ask(self._q.text(message, default=default)))
+    def text(self, message: str, default: str, edit: bool = False) -> str:
+        if edit or not default:
+            return str(self._ask(self._q.text(message, default=default)))
+        # The default as a placeholder (prompt_toolkit's PromptSession `placeholder`, which questionary
+        # passes through): the first key typed replaces it, Enter on an empty line accepts it. A
+        # pre-filled buffer would append what is typed to the default (`ai` + `team-ml` = `aiteam-ml`).
+        from prompt_toolkit.formatted_text import FormattedText
+
+        hint = FormattedText([("fg:ansibrightblack", default)])
+        answer = str(self._ask(self._q.text(message, placeholder=hint)))
+        return answer if answer else default
 
     def confirm(self, message: str, default: bool) -> bool:
-        return bool(self._ask(self._q.confirm(message, default=default)))
+        # auto_enter=False: `y` or `n` then Enter, as at every other prompt (with questionary's default,
+        # the key alone answers, and the Enter that follows answers the next question).
+        return bool(self._ask(self._q.confirm(message, default=default, auto_enter=False)))
 
     def select(self, message: str, choices: Sequence[tuple[str, Any]], default: Any) -> Any:
         options = [self._q.Choice(title=label, value=value) for label, value in choices]
@@ -157,8 +171,10 @@ def ask(
         elif question.type == "bool":
             value = prompter.confirm(message, bool(default))
         else:
-            shown = typed if typed is not None else "" if default is None else show_as(question, default)
-            typed = prompter.text(message, shown)
+            if typed is not None:
+                typed = prompter.text(message, typed, edit=True)
+            else:
+                typed = prompter.text(message, "" if default is None else show_as(question, default))
             try:
                 value = cast(question, typed)
             except ValueError as error:

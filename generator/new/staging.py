@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -35,9 +36,28 @@ class Staged:
 
 
 def check_destination(dest: Path, force: bool) -> None:
-    """Refuse a file, or a non-empty directory without --force, before anything is asked or rendered."""
+    """Refuse a file, a symbolic link, or a non-empty directory without --force (or with a symlinked
+    directory inside, which --force would write through, outside DEST), before anything is asked."""
+    try:
+        _check_destination(dest, force)
+    except OSError as error:  # a name too long, a permission problem: still one line
+        raise UsageError(f"{dest} cannot be used: {error.strerror or error}") from None
+
+
+def _check_destination(dest: Path, force: bool) -> None:
+    if dest.is_symlink():
+        raise UsageError(f"{dest} is a symbolic link: name the directory itself")
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"{dest} exists and is not a directory")
+    if force and dest.is_dir():
+        for root, dirs, _files in os.walk(dest):
+            for name in dirs:
+                if Path(root, name).is_symlink():
+                    link = Path(root, name)
+                    raise UsageError(
+                        f"{link} is a symbolic link: --force writes only inside {dest}, never through links",
+                        hint="replace the link by a directory, or choose a new destination",
+                    )
     if dest.is_dir() and any(dest.iterdir()) and not force:
         raise UsageError(
             f"{dest} is not empty: refusing to write into it",
@@ -136,6 +156,7 @@ def install(stage: Staged, dest: Path, config: Mapping[str, Any] | None = None) 
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(stage.root), str(dest))
         return []
+    check_destination(dest, force=True)  # again, just before writing: no link appeared meanwhile
     kept = []
     owned = skip_if_exists(config)
     for relative in stage.files:
@@ -144,5 +165,6 @@ def install(stage: Staged, dest: Path, config: Mapping[str, Any] | None = None) 
             kept.append(relative)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(stage.root / relative), str(target))
+        # A rename replaces a symbolic link at `target` itself, never the file it points to.
+        os.replace(stage.root / relative, target)
     return kept

@@ -10,7 +10,7 @@ import textwrap
 from itertools import groupby
 
 from generator.cluster.facts import cluster
-from generator.policy.registry import FAMILIES, Rule, rules
+from generator.policy.registry import APPLIES_TEXT, FAMILIES, Rule, rules
 from generator.policy.suppress import ANNOTATION
 
 COMMAND = "python -m generator.policy.docs > docs/rules.md"
@@ -43,10 +43,21 @@ metadata:
     #   {annotation}: "AIA301, AIA302: this object is the LLM proxy itself"
 ```
 
-A suppression without a reason is not honoured and is reported (AIA006); an unknown or
-unsuppressible rule is a warning (AIA007). Input rules (AIA001-AIA009) cannot be suppressed. A
-suppression covers only the object that carries it: for a workload, the Deployment (or StatefulSet, ...)
-itself, not its pod template.
+A suppression without a reason that says something (at least two words: not ".", "ok" or "todo") is
+not honoured and is reported (AIA006); an unknown or unsuppressible rule is a warning (AIA007). Input
+rules (AIA001-AIA009, AIA012) cannot be suppressed. A suppression covers only the object that carries
+it: for a workload, the Deployment (or StatefulSet, ...) itself, not its pod template. Suppressed
+findings are counted in the summary; `--show-suppressed` lists them with their reasons. A whole rule is
+disabled or re-graded for a repository in `.aiapp.yml` (see [ci.md](ci.md#configuration-aiappyml)).
+
+## Scope and roles
+
+The house rules govern the AI applications, not every app of a GitOps repository. `check: scope:` in
+`.aiapp.yml` names the paths and/or namespaces they govern (default: everything checked); each rule
+below says what it applies to. Objects out of scope are not reported, but every object read still
+counts across objects: a CiliumNetworkPolicy anywhere in the repository may select a workload in scope.
+The shared services themselves (the Qdrant in `{qdrant_namespace}` and LiteLLM in `{litellm_namespace}`,
+recognised by the labels of the cluster facts) are not apps: rules marked "apps" skip them.
 
 checkov's skips (`checkov.io/skip<N>: "CKV_K8S_43=reason"` in the same `metadata.annotations`) are checkov's
 business, but one without a reason is reported like a suppression without one (AIA009). Generated apps
@@ -59,18 +70,19 @@ carry checkov skips with reasons for the checks they fail on purpose ([patterns.
   `Reason:` line, are allowed in the manifests of that directory. `aiapp new` writes exactly this when
   `direct_providers` is set; the nearest `AGENTS.md` at or above the manifest applies. An item without a
   `Reason:` line is not honoured.
-- **The shared Qdrant** (AIA401): its own manifests in namespace `{qdrant_namespace}` carry
-  `{annotation}: "AIA401: the shared Qdrant cluster"` (for a Helm or kustomize install, as a common
-  annotation). Its CiliumNetworkPolicy, which admits the app namespaces, suppresses AIA604 the same way.
-  Nothing is exempt by name alone: an app could otherwise name its private copy `qdrant`.
-- **LiteLLM itself** holds the provider hosts and keys: its own manifests suppress AIA301 (and AIA604 on
-  its policy) with a reason, in the same way.
+- **The shared services** (Qdrant, LiteLLM): their own objects are recognised by the cluster facts
+  (namespace `{qdrant_namespace}` and the Qdrant pod labels; namespace `{litellm_namespace}` and the
+  LiteLLM pod labels) and are not apps: AIA401 (own Qdrant), AIA301/AIA302 (providers) and AIA604-AIA606
+  (ingress) skip them, so they need no suppression. Nothing is exempt by name alone: an app could
+  otherwise name its private copy `qdrant`.
 
 ## What is checked together
 
-`aiapp check PATH...` reads YAML files, directories (recursively; hidden entries, `.copier-answers.yml`
-and Helm charts are skipped) and kustomization directories, which are built with `kustomize build` or
-`kubectl kustomize` when either is installed and otherwise read as plain files with a warning. All inputs
+`aiapp check PATH...` reads YAML and JSON files, directories (recursively; hidden entries,
+`.copier-answers.yml`, Helm charts and the paths `check: exclude:` names are skipped) and kustomization
+directories, which are built with `kustomize build` or `kubectl kustomize` when either is installed
+(with `--enable-helm` for `helmCharts:` when helm is installed) and otherwise read as plain files with a
+warning. All inputs
 of one run form one set: AIA601 (network policy coverage) and AIA205 (pod backup tier) look across
 objects, so check an app's whole directory or the repository, not a single file. Documents without
 `apiVersion` and `kind` (values files, other tools' configuration) and kustomize's own files are not
@@ -89,6 +101,14 @@ Every YAML file under the paths is checked once:
   `secretGenerator` point at their entry in the kustomization (at the literal, for a literal's value).
 - Merge conflict markers (`<<<<<<<`, `>>>>>>>`) in any file are reported at their line (AIA002), before a
   kustomization that reads the file is built.
+- A kustomization that fails to build is one finding (AIA005) with its whole error; the kustomizations
+  it lists are then built on their own and the files it lists read as written, so one broken app hides
+  no other. A `helmCharts:` kustomization without helm installed gets the same treatment and a note
+  (AIA012).
+- Input is bounded: files over `check.limits.max_file_bytes` (default 4 MiB) and documents whose YAML
+  aliases add more than `check.limits.max_alias_nodes` nodes (default 10,000) are not read (AIA001,
+  AIA002); a symlink to anything but a regular file, a FIFO or a device is skipped with a finding
+  (AIA001), never read.
 
 ## Rules at a glance
 
@@ -123,6 +143,7 @@ def _rule_section(item: Rule) -> str:
     lines.append(f"- **Why:** {item.why_text}")
     lines.append(f"- **Fix:** {item.fix_hint}")
     lines.append(f"- **Looks at:** {scope}")
+    lines.append(f"- **Applies to:** {APPLIES_TEXT[item.applies]}")
     return "\n".join(lines)
 
 

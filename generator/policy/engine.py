@@ -10,17 +10,29 @@ import gc
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import repeat
 from typing import Any
 
-from generator.cluster.facts import cluster_at, cluster_for
+from generator.cluster.facts import Cluster, cluster_at, cluster_for
+from generator.policy.config import Config
 from generator.policy.facts import summarize
 from generator.policy.loader import Unit, discover, load
-from generator.policy.model import Finding, Hit, K8sObject, Severity, UnitResult, YamlPath
+from generator.policy.model import (
+    Applies,
+    Finding,
+    Hit,
+    K8sObject,
+    Severity,
+    Summary,
+    UnitResult,
+    YamlPath,
+    dotted,
+)
 from generator.policy.provenance import place
 from generator.policy.registry import Rule, rule, rules, rules_by_kind
+from generator.policy.roles import shared_service
 from generator.policy.suppress import checkov_skip_problems, suppressions
 from generator.policy.yamlio import locate
 
@@ -33,13 +45,27 @@ _UNEXPECTED = re.compile(r"\('([^']+)' (?:was|were) unexpected\)")
 
 @dataclass(frozen=True)
 class Options:
-    """How to check: schema validation, kustomize builds, parallelism."""
+    """How to check: schema validation, kustomize builds, parallelism, the repository's configuration,
+    and the cluster facts (None: the profile of each file's GitOps repository, docs/cluster.md)."""
 
     schemas: bool = False
     k8s_version: str = "1.32"
     schema_location: str | None = None
     build: bool = True
     jobs: int = 0
+    config: Config = field(default_factory=Config)
+    cluster: Cluster | None = None
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A baseline entry that no finding of the run matches any more (fixed, or the object is gone)."""
+
+    rule_id: str
+    object: str
+    field: str
+    file: str
+    message: str
 
 
 @dataclass
@@ -50,18 +76,25 @@ class Report:
     notes: list[str] = field(default_factory=list)
     files: int = 0
     objects: int = 0
+    # Findings not reported: suppressed on their object (with the annotation's reason), and those a
+    # baseline already records; baseline entries that no longer occur.
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)
+    baselined: list[Finding] = field(default_factory=list)
+    stale: list[Stale] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
 
     def failed(self, strict: bool) -> bool:
-        """Errors fail the check; warnings too with --strict."""
-        return any(finding.severity is Severity.ERROR or strict for finding in self.findings)
+        """Errors fail the check; warnings too with --strict; notes (info) never."""
+        failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+        return any(finding.severity in failing for finding in self.findings)
 
 
 def finding(item: Rule, obj: K8sObject, hit: Hit) -> Finding:
     file, line, message = place(obj, hit)
-    return Finding(item.id, item.severity, message, file, line, obj.ref, item.fix_hint)
+    field = dotted((*obj.origin.prefix, *hit.path)) if obj.origin.prefix else dotted(hit.path)
+    return Finding(item.id, item.severity, message, file, line, obj.ref, item.fix_hint, field)
 
 
 @cache
@@ -101,7 +134,7 @@ def _schema_path(data: Any, where: str) -> YamlPath:
     return tuple(path)
 
 
-def _schema_findings(obj: K8sObject, options: Options, suppressed: frozenset[str]) -> list[Finding]:
+def _schema_findings(obj: K8sObject, options: Options) -> list[Finding]:
     try:
         messages = schema_validator(options).validate(obj.data)
     except Exception as error:  # a broken schema must not stop the run
@@ -109,8 +142,6 @@ def _schema_findings(obj: K8sObject, options: Options, suppressed: frozenset[str
     found = []
     for message in messages:
         rule_id = "AIA011" if message.startswith("no schema") else "AIA010"
-        if rule_id in suppressed:
-            continue
         where = message.split(": ", 1)[0] if rule_id == "AIA010" else "(root)"
         path = _schema_path(obj.data, where)
         unexpected = _UNEXPECTED.search(message)
@@ -120,32 +151,61 @@ def _schema_findings(obj: K8sObject, options: Options, suppressed: frozenset[str
     return found
 
 
+def _disabled(options: Options) -> frozenset[str]:
+    return frozenset(rule_id for rule_id, setting in options.config.rules.items() if setting.disabled)
+
+
 def check_object(obj: K8sObject, options: Options, result: UnitResult) -> None:
-    """Run the object's rules and record findings and its summary."""
-    facts = cluster_for(obj.origin.file)
+    """Run the object's rules (when it is in scope) and record findings and its summary.
+
+    Findings its own annotation suppresses are kept aside with the reason, for the summary and
+    --show-suppressed.
+    """
+    facts = options.cluster or cluster_for(obj.origin.file)
+    in_scope = options.config.in_scope(obj.origin.file, obj.namespace)
+    shared = shared_service(obj, facts)
     own = suppressions(obj.data)
-    for rule_id, hit in (*own.problems, *checkov_skip_problems(obj.data)):
-        result.findings.append(finding(rule(rule_id), obj, hit))
-    for item in rules_by_kind().get(obj.kind, ()):
-        if item.id in own.rules or item.check is None:
-            continue
-        try:
-            result.findings.extend(finding(item, obj, hit) for hit in item.check(obj, facts))
-        except Exception as error:  # a rule bug must not hide the other findings
-            result.notes.append(
-                f"internal error: {item.id} failed on {obj.ref} ({obj.origin.file}): {error!r}"
-            )
-    if options.schemas:
-        result.findings.extend(_schema_findings(obj, options, own.rules))
-    summary = summarize(obj, own.rules, facts)
+    if in_scope:
+        disabled = _disabled(options)
+        found: list[Finding] = [
+            finding(rule(rule_id), obj, hit)
+            for rule_id, hit in (*own.problems, *checkov_skip_problems(obj.data))
+        ]
+        for item in rules_by_kind().get(obj.kind, ()):
+            if item.check is None or item.id in disabled or (shared and item.applies is Applies.APPS):
+                continue
+            try:
+                found.extend(finding(item, obj, hit) for hit in item.check(obj, facts))
+            except Exception as error:  # a rule bug must not hide the other findings
+                result.notes.append(
+                    f"internal error: {item.id} failed on {obj.ref} ({obj.origin.file}): {error!r}"
+                )
+        if options.schemas:
+            found.extend(_schema_findings(obj, options))
+        for item_found in found:
+            if item_found.rule_id in own.rules:
+                result.suppressed.append((item_found, own.reason(item_found.rule_id)))
+            else:
+                result.findings.append(item_found)
+    summary = summarize(obj, own, facts, in_scope, shared)
     if summary is not None:
         result.summaries.append(summary)
 
 
+def _input_in_scope(item: Finding, objects: Sequence[K8sObject], options: Options) -> bool:
+    """Input findings: under the scope's paths; AIA008 (about the objects of a file) when one of its
+    objects is in scope."""
+    config = options.config
+    if rule(item.rule_id).applies is Applies.SCOPE:
+        return any(config.in_scope(obj.origin.file, obj.namespace) for obj in objects)
+    return config.path_in_scope(item.file)
+
+
 def check_unit(unit: Unit, options: Options) -> UnitResult:
     """Load one input and check its objects."""
-    loaded = load(unit)
-    result = UnitResult(findings=list(loaded.findings), files=loaded.files, objects=len(loaded.objects))
+    loaded = load(unit, options.config.limits)
+    findings = [item for item in loaded.findings if _input_in_scope(item, loaded.objects, options)]
+    result = UnitResult(findings=findings, files=loaded.files, objects=len(loaded.objects))
     for obj in loaded.objects:
         check_object(obj, options, result)
     return result
@@ -188,13 +248,58 @@ def check_paths(paths: Sequence[str], options: Options) -> Report:
             gc.enable()
 
 
+def _set_findings(summaries: list[Summary], options: Options, facts: Cluster, report: Report) -> set[Finding]:
+    """The rules across objects, on the summaries of every object read (in scope or not): a policy
+    anywhere may select a workload in scope. Findings are kept for objects in scope."""
+    found: set[Finding] = set()
+    disabled = _disabled(options)
+    for item in rules():
+        if item.set_check is None or item.id in disabled:
+            continue
+        for summary, hit in item.set_check(summaries, facts):
+            if not summary.in_scope or (summary.shared and item.applies is Applies.APPS):
+                continue
+            line = locate(summary.origin, hit.path, hit.offset)
+            prefix = summary.origin.prefix
+            result = Finding(
+                item.id,
+                item.severity,
+                hit.message,
+                summary.origin.file,
+                line,
+                summary.ref,
+                item.fix_hint,
+                dotted((*prefix, *hit.path)),
+            )
+            if item.id in summary.suppressed:
+                reason = next((text for rule_id, text in summary.reasons if rule_id == item.id), "")
+                report.suppressed.append((result, reason))
+            else:
+                found.add(result)
+    return found
+
+
+def _graded(findings: set[Finding], options: Options) -> list[Finding]:
+    """Findings with the severity the repository's configuration gives their rule; disabled rules out."""
+    settings = options.config.rules
+    kept = []
+    for item in findings:
+        setting = settings.get(item.rule_id)
+        if setting is not None and setting.disabled:
+            continue
+        if setting is not None and setting.severity is not None:
+            item = replace(item, severity=setting.severity)
+        kept.append(item)
+    return sorted(kept, key=Finding.sort_key)
+
+
 def _check_paths(paths: Sequence[str], options: Options) -> Report:
     # The profile of each path's GitOps repository, read (and a bad one refused) before any work; the
-    # rules across objects use the first one's.
+    # rules across objects use the first one's (or the facts given in the options).
     profiles = [cluster_at(path) for path in paths or ["."]]
-    facts = profiles[0]
+    facts = options.cluster or profiles[0]
     rules_by_kind()
-    discovery = discover(paths, options.build)
+    discovery = discover(paths, options.build, options.config)
     report = Report(notes=list(discovery.notes))
     if options.schemas:
         problem = schema_validator(options).location_problem()
@@ -207,26 +312,12 @@ def _check_paths(paths: Sequence[str], options: Options) -> Report:
     findings: set[Finding] = set()
     for result in results:
         findings.update(result.findings)
+        report.suppressed.extend(result.suppressed)
         summaries.extend(result.summaries)
         report.notes.extend(result.notes)
         report.files += result.files
         report.objects += result.objects
-    for item in rules():
-        if item.set_check is None:
-            continue
-        for summary, hit in item.set_check(summaries, facts):
-            if item.id not in summary.suppressed:
-                line = locate(summary.origin, hit.path, hit.offset)
-                findings.add(
-                    Finding(
-                        item.id,
-                        item.severity,
-                        hit.message,
-                        summary.origin.file,
-                        line,
-                        summary.ref,
-                        item.fix_hint,
-                    )
-                )
-    report.findings = sorted(findings, key=Finding.sort_key)
+    findings |= _set_findings(summaries, options, facts, report)
+    report.findings = _graded(findings, options)
+    report.suppressed.sort(key=lambda pair: pair[0].sort_key())
     return report

@@ -7,31 +7,48 @@ from typing import Any
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import NETWORK_POLICY_KINDS, WORKLOAD_KINDS, mapping, pod_of, sequence
 from generator.policy.model import K8sObject, Summary
-from generator.policy.selectors import policy_specs
+from generator.policy.selectors import egress_facts, policy_specs
+from generator.policy.suppress import Suppressions
 
 SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | {"PersistentVolumeClaim"}
 
 
-def summarize(obj: K8sObject, suppressed: frozenset[str], cluster: Cluster) -> Summary | None:
+def summarize(
+    obj: K8sObject, own: Suppressions, cluster: Cluster, in_scope: bool = True, shared: str = ""
+) -> Summary | None:
     """The facts cross-object rules need, for workloads, Cilium policies and PVCs; None for others."""
     kind = obj.kind
     if kind not in SUMMARY_KINDS:
         return None
 
     def summary(**facts: Any) -> Summary:
-        return Summary(kind, obj.name, obj.namespace, obj.ref, obj.origin, suppressed, **facts)
+        return Summary(
+            kind,
+            obj.name,
+            obj.namespace,
+            obj.ref,
+            obj.origin,
+            own.rules,
+            in_scope,
+            shared,
+            reasons=own.reasons,
+            **facts,
+        )
 
     tier_label = cluster.backup_tier_label
     if kind == "PersistentVolumeClaim":
         tier = mapping(mapping(obj.data.get("metadata")).get("labels")).get(tier_label)
         return summary(tier=None if tier is None else str(tier))
     if kind in NETWORK_POLICY_KINDS:
-        selectors = tuple(
-            mapping(spec.get("endpointSelector"))
-            for _, spec in policy_specs(obj)
-            if isinstance(spec.get("endpointSelector"), dict)
+        specs = [
+            (base, spec) for base, spec in policy_specs(obj) if isinstance(spec.get("endpointSelector"), dict)
+        ]
+        return summary(
+            selectors=tuple(spec["endpointSelector"] for _, spec in specs),
+            selector_paths=tuple((*base, "endpointSelector") for base, _ in specs),
+            egress=tuple(egress_facts(spec, base, cluster) for base, spec in specs),
+            cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
         )
-        return summary(selectors=selectors, cluster_wide=kind == "CiliumClusterwideNetworkPolicy")
     pod = pod_of(obj)
     if pod is None:
         return None

@@ -21,6 +21,11 @@ from generator.policy.yamlio import parse_documents
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 BUILD_TIMEOUT_SECONDS = 300
 _KUBECTL_ERROR = re.compile(r'err="(?P<message>(?:[^"\\]|\\.)*)"')
+# klog writes a multi-line value as `err=<` then the lines indented by a tab, then ` >`.
+_KUBECTL_BLOCK = re.compile(r"err=<\n(?P<message>.*?)\n\s*>\s*$", re.DOTALL | re.MULTILINE)
+# A build error is kept whole (a `helmCharts:` error spans the chart's config), up to this much.
+ERROR_LINES = 20
+ERROR_CHARS = 2000
 
 
 def kustomization_file(directory: Path) -> Path | None:
@@ -42,6 +47,12 @@ def tool() -> tuple[str, ...] | None:
     return None
 
 
+@cache
+def helm() -> str | None:
+    """The helm binary that `--enable-helm` runs to render `helmCharts:` (None: not installed)."""
+    return shutil.which("helm")
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """The YAML stream a build printed, or the error it failed with."""
@@ -50,14 +61,23 @@ class BuildResult:
     error: str | None
 
 
-def build(directory: Path) -> BuildResult:
+def command(directory: Path, enable_helm: bool = False) -> list[str] | None:
+    """The build command line; `--enable-helm` renders `helmCharts:` with helm (both kustomize and
+    `kubectl kustomize` take the flag, kubernetes-sigs/kustomize#4435)."""
+    found = tool()
+    if found is None:
+        return None
+    return [*found, *(["--enable-helm"] if enable_helm else []), str(directory)]
+
+
+def build(directory: Path, enable_helm: bool = False) -> BuildResult:
     """Run the build; never raises for a failing build or a missing tool."""
-    command = tool()
-    if command is None:
+    line = command(directory, enable_helm)
+    if line is None:
         return BuildResult("", "neither `kustomize` nor `kubectl` is on PATH")
     try:
         result = subprocess.run(
-            [*command, str(directory)],
+            line,
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT_SECONDS,
@@ -65,20 +85,38 @@ def build(directory: Path) -> BuildResult:
             env={**os.environ, "KUBECTL_COMMAND_HEADERS": "false"},
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        return BuildResult("", f"`{' '.join(command)}` could not run: {error}")
+        return BuildResult("", f"`{' '.join(line[:-1])}` could not run: {error}")
     if result.returncode != 0:
-        message = _error_line(result.stderr) or f"exit code {result.returncode}"
+        message = error_text(result.stderr) or f"exit code {result.returncode}"
         return BuildResult("", message.replace(f"{directory}/", "").replace(str(directory), "."))
     return BuildResult(result.stdout, None)
 
 
-def _error_line(stderr: str) -> str:
-    """The useful part of kustomize's stderr (kubectl wraps it in a klog line with err="...")."""
+def error_text(stderr: str) -> str:
+    """kustomize's error, whole: kubectl wraps it in a klog line (err="..." with escapes), kustomize
+    prints `Error: ...`, and both may span lines (a `helmCharts:` entry is quoted in full). Blank lines
+    are dropped and a long error is cut after ERROR_LINES lines or ERROR_CHARS characters."""
+    block = _KUBECTL_BLOCK.search(stderr)
     match = _KUBECTL_ERROR.search(stderr)
-    if match:
-        return match.group("message").replace('\\"', '"')
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1].removeprefix("Error: ") if lines else ""
+    if block:
+        text = "\n".join(line.removeprefix("\t") for line in block.group("message").splitlines())
+    elif match:
+        text = match.group("message").replace("\\n", "\n").replace('\\"', '"').replace("\\t", "\t")
+    else:
+        text = stderr.strip()
+        if text.startswith("error: ") or "\nError: " in "\n" + text:
+            text = text[text.find("rror: ") + len("rror: ") :]
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    kept: list[str] = []
+    size = 0
+    for line in lines[:ERROR_LINES]:
+        if size + len(line) > ERROR_CHARS:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if len(kept) < len(lines):
+        kept.append(f"... ({len(lines) - len(kept)} more lines)")
+    return "\n".join(kept)
 
 
 def _local(entry: Any) -> bool:
@@ -121,6 +159,11 @@ class Tree:
     patch_files: dict[str, str] = field(default_factory=dict)
     # Kustomization directories whose file does not parse (a conflict marker, a typo).
     unreadable: set[str] = field(default_factory=set)
+    # Local entries that are neither a file nor a directory (a FIFO, a device, a symlink to one): the
+    # build would hang or read forever, so it is not run.
+    irregular: list[str] = field(default_factory=list)
+    # Kustomization files with `helmCharts:` (rendered only with `--enable-helm` and helm installed).
+    helm: list[str] = field(default_factory=list)
 
     @property
     def modifiers(self) -> list[str]:
@@ -153,6 +196,26 @@ def tree(directory: str | Path) -> Tree:
     found = Tree(os.path.realpath(directory))
     _collect(found.root, found, True, set())
     return found
+
+
+def children(kfile: str) -> tuple[list[Path], list[str]]:
+    """(kustomization directories, manifest files) that a kustomization lists directly in `resources`
+    (and `bases`, `components`): what is checked one by one when its build fails."""
+    directory = os.path.dirname(kfile)
+    dirs: list[Path] = []
+    files: list[str] = []
+    data = read_kustomization(kfile) or {}
+    for name in ("resources", "bases", "components"):
+        for entry in sequence(data.get(name)):
+            if not _local(entry) or "\n" in entry:
+                continue
+            target = os.path.normpath(os.path.join(directory, entry))
+            kind = _kind(target)
+            if kind == stat.S_IFDIR and kustomization_file(Path(target)) is not None:
+                dirs.append(Path(target))
+            elif kind == stat.S_IFREG:
+                files.append(target)
+    return dirs, files
 
 
 def _kind(path: str) -> int:
@@ -197,6 +260,8 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None
             kind = _kind(target) if target is not None else 0
             if target is None or not kind:
                 continue
+            if kind not in (stat.S_IFDIR, stat.S_IFREG):
+                found.irregular.append(target)
             if kind == stat.S_IFDIR:
                 _collect(os.path.realpath(target), found, objects, seen)
             elif kind == stat.S_IFREG:
@@ -228,6 +293,7 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None
             read(entry)
     read(mapping(data.get("openapi")).get("path"))
     if data.get("helmCharts"):
+        found.helm.append(kfile)
         home = local(mapping(data.get("helmGlobals")).get("chartHome") or "charts")
         if home is not None:
             found.chart_homes.add(home)

@@ -5,7 +5,9 @@ Every problem with the input becomes a finding (never a traceback), and the othe
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +16,16 @@ from typing import Any, Literal
 import yaml
 
 from generator.policy import kustomize
+from generator.policy.config import Config, Limits
 from generator.policy.k8s import KUSTOMIZE_API, mapping
 from generator.policy.model import Build, Finding, K8sObject, Origin
 from generator.policy.paths import shown
 from generator.policy.registry import rule
-from generator.policy.yamlio import DuplicateKeyError, document_line, parse_documents
+from generator.policy.yamlio import AliasLimitError, DuplicateKeyError, document_line, parse_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
+JSON_SUFFIX = ".json"
+MANIFEST_SUFFIXES = (*YAML_SUFFIXES, JSON_SUFFIX)
 ANSWERS_FILE = ".copier-answers.yml"
 HELM_CHART_FILE = "Chart.yaml"
 _BINARY_PROBE = 8192
@@ -59,6 +64,7 @@ class _Walk:
     files: list[tuple[str, str | None, Path | None]] = field(default_factory=list)
     charts: list[Path] = field(default_factory=list)
     missing: list[Unit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def input_finding(rule_id: str, file: str, line: int, message: str) -> Finding:
@@ -75,7 +81,9 @@ def _kustomization_namespace(directory: Path) -> str | None:
     return str(namespace) if namespace else None
 
 
-def _walk(directory: Path, namespace: str | None, enclosing: Path | None, found: _Walk) -> None:
+def _walk(
+    directory: Path, namespace: str | None, enclosing: Path | None, found: _Walk, config: Config
+) -> None:
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError as error:
@@ -93,14 +101,14 @@ def _walk(directory: Path, namespace: str | None, enclosing: Path | None, found:
         return
     subdirectories = []
     for entry in entries:
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or (config.exclude and config.excluded(entry.path)):
             continue
         if entry.is_dir(follow_symlinks=False):
             subdirectories.append(Path(entry.path))
-        elif entry.name.endswith(YAML_SUFFIXES) and entry.name not in kustomize.KUSTOMIZATION_FILES:
+        elif entry.name.endswith(MANIFEST_SUFFIXES) and entry.name not in kustomize.KUSTOMIZATION_FILES:
             found.files.append((entry.path, namespace, enclosing))
     for subdirectory in subdirectories:
-        _walk(subdirectory, namespace, enclosing, found)
+        _walk(subdirectory, namespace, enclosing, found, config)
 
 
 @dataclass
@@ -152,7 +160,7 @@ def _real_file(file: str, directories: dict[str, str]) -> str:
     return os.path.join(directories[directory], name)
 
 
-def discover(paths: Sequence[str], build: bool) -> Discovery:
+def discover(paths: Sequence[str], build: bool, config: Config | None = None) -> Discovery:
     """The units for the given paths: files as given, directories recursively (hidden entries skipped).
 
     With `build` and a kustomize tool installed, each outermost kustomization is built as one unit, and
@@ -160,17 +168,22 @@ def discover(paths: Sequence[str], build: bool) -> Discovery:
     beside a kustomization leaks whether or not it is deployed), marked as outside any build. Otherwise
     all files are read as they are, with a kustomization's `namespace:` as their default namespace.
     """
+    config = config or Config()
     walk = _Walk()
     for raw in paths:
         path = Path(raw).absolute()
+        if config.exclude and config.excluded(os.path.normpath(path)):
+            found_note = f"{raw} is excluded by {config.file}: not checked"
+            walk.notes.append(found_note)
+            continue
         if path.is_dir():
-            _walk(path, None, None, walk)
+            _walk(path, None, None, walk, config)
         elif path.exists() or path.is_symlink():
             if path.name != ANSWERS_FILE:
                 walk.files.append((str(path), _kustomization_namespace(path.parent), None))
         else:
             walk.missing.append(Unit("missing", str(path)))
-    found = Discovery()
+    found = Discovery(notes=list(walk.notes))
     can_build = build and kustomize.tool() is not None
     plan = _plan_builds(walk.kustomizations) if can_build else _Builds()
     found.units.extend(Unit("kustomization", root) for root in plan.roots)
@@ -215,14 +228,15 @@ class Loaded:
     files: int = 0
 
 
-def load(unit: Unit) -> Loaded:
+def load(unit: Unit, limits: Limits | None = None) -> Loaded:
     """Read a unit; problems become findings."""
+    limits = limits or Limits()
     if unit.kind == "missing":
         message = f"cannot read {unit.path}: {unit.reason}"
         return Loaded(findings=[input_finding("AIA001", unit.path, 1, message)])
     if unit.kind == "kustomization":
-        return _load_kustomization(Path(unit.path))
-    loaded = _load_file(unit.path, unit.namespace)
+        return _load_kustomization(Path(unit.path), limits)
+    loaded = _load_file(unit.path, unit.namespace, limits)
     if unit.unbuilt is not None and loaded.objects:
         message = (
             f"not part of any kustomize build: {shown(unit.unbuilt)} does not include this file (directly "
@@ -272,12 +286,45 @@ def conflict_findings(text: str, file: str) -> list[Finding]:
     return findings
 
 
-def _read_text(file: str) -> tuple[str | None, Finding | None]:
+_FILE_TYPES = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
+
+
+def _read_text(file: str, limits: Limits) -> tuple[str | None, Finding | None]:
+    """The text of a regular file of at most `limits.max_file_bytes`; anything else is a finding.
+
+    The file is opened without blocking (a FIFO would otherwise wait for a writer forever) and checked
+    on the open descriptor, so a symlink to /dev/zero or a device is never read.
+    """
     try:
-        with open(file, "rb") as handle:
-            raw = handle.read()
+        descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as error:
         return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            what = _FILE_TYPES.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            if os.path.islink(file):
+                what = f"a symlink to {os.readlink(file)}, {what}"
+            return None, input_finding("AIA001", file, 1, f"{what}, not a manifest: skipped")
+        if info.st_size > limits.max_file_bytes:
+            return None, _too_large(file, info.st_size, limits)
+        # One read for the whole file (plain os.read: no buffered file object per file).
+        chunks = [os.read(descriptor, info.st_size + 1)]
+        while chunks[-1] and sum(map(len, chunks)) <= limits.max_file_bytes:
+            chunks.append(os.read(descriptor, limits.max_file_bytes + 1))
+        raw = b"".join(chunks)
+    except OSError as error:
+        return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
+    finally:
+        os.close(descriptor)
+    if len(raw) > limits.max_file_bytes:
+        return None, _too_large(file, len(raw), limits)
     if b"\0" in raw[:_BINARY_PROBE]:
         return None, input_finding("AIA001", file, 1, "binary file, not YAML")
     try:
@@ -286,13 +333,25 @@ def _read_text(file: str) -> tuple[str | None, Finding | None]:
         return None, input_finding("AIA001", file, 1, f"not UTF-8 text (byte {error.start}): not YAML")
 
 
-def _parse(text: str, file: str) -> tuple[list[Any] | None, Finding | None]:
+def _too_large(file: str, size: int, limits: Limits) -> Finding:
+    message = (
+        f"the file has {size:,} bytes, more than the {limits.max_file_bytes:,} the limit allows "
+        "(check.limits.max_file_bytes): not read"
+    )
+    return input_finding("AIA001", file, 1, message)
+
+
+def _parse(text: str, file: str, limits: Limits) -> tuple[list[Any] | None, Finding | None]:
+    if file.endswith(JSON_SUFFIX):
+        return _parse_json(text, file)
     try:
-        return parse_documents(text), None
+        return parse_documents(text, limits.max_alias_nodes), None
     except DuplicateKeyError as error:
         return None, input_finding(
             "AIA002", file, error.line, f"duplicate key {error.key!r}: kubectl rejects it"
         )
+    except AliasLimitError as error:
+        return None, input_finding("AIA002", file, 1, str(error))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
@@ -305,6 +364,17 @@ def _parse(text: str, file: str) -> tuple[list[Any] | None, Finding | None]:
         return None, input_finding("AIA002", file, 1, f"invalid YAML: {error}")
     except RecursionError:
         return None, input_finding("AIA002", file, 1, "invalid YAML: nested too deeply")
+
+
+def _parse_json(text: str, file: str) -> tuple[list[Any] | None, Finding | None]:
+    """A JSON file is one document; one that is not an object (a list, a number) is other tools' data."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, input_finding("AIA002", file, error.lineno, f"invalid JSON: {error.msg}")
+    except RecursionError:
+        return None, input_finding("AIA002", file, 1, "invalid JSON: nested too deeply")
+    return [data if isinstance(data, dict) else None], None
 
 
 def _object_documents(docs: list[Any], file: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -349,9 +419,9 @@ def _namespace(doc: dict[str, Any], default: str | None) -> str | None:
     return str(namespace) if namespace else default
 
 
-def _load_file(file: str, namespace: str | None) -> Loaded:
+def _load_file(file: str, namespace: str | None, limits: Limits) -> Loaded:
     loaded = Loaded(files=1)
-    text, problem = _read_text(file)
+    text, problem = _read_text(file, limits)
     if problem is None and text is not None:
         markers = conflict_findings(text, file)
         if markers:
@@ -361,9 +431,11 @@ def _load_file(file: str, namespace: str | None) -> Loaded:
             problem = input_finding("AIA004", file, 1, "empty file: no YAML documents")
     docs: list[Any] | None = None
     if problem is None and text is not None:
-        docs, problem = _parse(text, file)
+        docs, problem = _parse(text, file, limits)
     if problem is not None or docs is None:
         loaded.findings.append(problem)  # type: ignore[arg-type]
+        return loaded
+    if file.endswith(JSON_SUFFIX) and docs == [None]:
         return loaded
     if all(doc is None for doc in docs):
         loaded.findings.append(
@@ -380,14 +452,14 @@ def _load_file(file: str, namespace: str | None) -> Loaded:
     return loaded
 
 
-def _source_index(found: kustomize.Tree, texts: dict[str, str]) -> kustomize.SourceIndex:
+def _source_index(found: kustomize.Tree, texts: dict[str, str], limits: Limits) -> kustomize.SourceIndex:
     """The source objects of a kustomization by kind and name, and its generated objects."""
     index = kustomize.SourceIndex()
     for file in found.resources:
         text = texts.get(file)
         if text is None:
             continue
-        docs, _ = _parse(text, file)
+        docs, _ = _parse(text, file, limits)
         for position, doc, _ in _object_documents(docs or [], file):
             if doc is not None:
                 for item, origin in _expand(doc, Origin(file, position)):
@@ -398,7 +470,7 @@ def _source_index(found: kustomize.Tree, texts: dict[str, str]) -> kustomize.Sou
     return index
 
 
-def _read_sources(found: kustomize.Tree) -> tuple[dict[str, str], list[Finding]]:
+def _read_sources(found: kustomize.Tree, limits: Limits) -> tuple[dict[str, str], list[Finding]]:
     """The text of every file the build reads, and AIA002 for each merge conflict left in one.
 
     Conflict markers are looked for first: kustomize would fail on them with a raw YAML error.
@@ -406,7 +478,7 @@ def _read_sources(found: kustomize.Tree) -> tuple[dict[str, str], list[Finding]]
     texts: dict[str, str] = {}
     findings: list[Finding] = []
     for file in sorted(found.consumed):
-        text, problem = _read_text(file)
+        text, problem = _read_text(file, limits)
         if problem is None and text is not None:
             texts[file] = text
             findings.extend(conflict_findings(text, file))
@@ -419,24 +491,30 @@ def _build_context(found: kustomize.Tree, kfile: str) -> Build:
     return Build(kfile, tuple(modifiers), tuple(patch_files))
 
 
-def _load_kustomization(directory: Path) -> Loaded:
+def _load_kustomization(directory: Path, limits: Limits) -> Loaded:
+    """Build a kustomization and map its objects to their sources; when it cannot be built, check its
+    parts on their own (see _load_parts), so that one broken app hides no other app's findings."""
     kfile = str(kustomize.kustomization_file(directory) or directory)
     loaded = Loaded(files=1)
     found = kustomize.tree(directory)
-    texts, markers = _read_sources(found)
+    texts, markers = _read_sources(found, limits)
     if markers:
         loaded.findings.extend(markers)
         return loaded
-    result = kustomize.build(directory)
+    if found.irregular:
+        listed = ", ".join(shown(path) for path in found.irregular[:3])
+        return _load_parts(directory, limits, f"not built: it lists {listed}, which is not a regular file")
+    if found.helm and kustomize.helm() is None:
+        return _load_parts(directory, limits, None)
+    result = kustomize.build(directory, enable_helm=bool(found.helm))
     if result.error is not None:
-        loaded.findings.append(input_finding("AIA005", kfile, 1, f"kustomize build failed: {result.error}"))
-        return loaded
+        return _load_parts(directory, limits, f"kustomize build failed: {result.error}")
     try:
-        docs = parse_documents(result.output)
+        docs = parse_documents(result.output, limits.max_alias_nodes)
     except (yaml.YAMLError, RecursionError) as error:
         loaded.findings.append(input_finding("AIA005", kfile, 1, f"kustomize printed invalid YAML: {error}"))
         return loaded
-    index = _source_index(found, texts)
+    index = _source_index(found, texts, limits)
     loaded.files += len(found.resources)
     build = _build_context(found, kfile)
     fallback = Origin(kfile, None, (), 1)
@@ -451,4 +529,45 @@ def _load_kustomization(directory: Path) -> Loaded:
         if source is not None:
             obj.source, obj.generated = source.data, source.generated
         loaded.objects.append(obj)
+    return loaded
+
+
+def _load_parts(directory: Path, limits: Limits, error: str | None) -> Loaded:
+    """A kustomization that is not built as a whole: each kustomization it lists is built (or taken
+    apart) on its own, and the manifest files it lists are read as written.
+
+    `error` is why the build failed (None: it has `helmCharts:` and helm is not installed, which its
+    AIA012 note says). The failure is reported on this kustomization only when none of the ones it
+    lists fails on its own: a parent listing a broken app fails because of that app, which is reported.
+    """
+    kfile = str(kustomize.kustomization_file(directory) or directory)
+    loaded = Loaded(files=1)
+    data = kustomize.read_kustomization(kfile) or {}
+    namespace = str(data["namespace"]) if data.get("namespace") else None
+    dirs, files = kustomize.children(kfile)
+    child_failed = False
+    for child in dirs:
+        part = _load_kustomization(child, limits)
+        child_failed |= any(item.rule_id == "AIA005" for item in part.findings)
+        loaded.objects.extend(part.objects)
+        loaded.findings.extend(part.findings)
+        loaded.files += part.files
+    for file in files:
+        part = _load_file(file, namespace, limits)
+        loaded.objects.extend(part.objects)
+        loaded.findings.extend(part.findings)
+        loaded.files += part.files
+    if error is not None and not child_failed:
+        loaded.findings.append(
+            input_finding("AIA005", kfile, 1, f"{error}\n(the files it lists were checked as written)")
+        )
+    if data.get("helmCharts") and kustomize.helm() is None:
+        charts = ", ".join(
+            str(mapping(chart).get("name", "?")) for chart in data["helmCharts"] if isinstance(chart, dict)
+        )
+        message = (
+            f"helmCharts ({charts}) not rendered: helm is not installed, so only the files this "
+            "kustomization lists were checked, as written (install helm to build it with --enable-helm)"
+        )
+        loaded.findings.append(input_finding("AIA012", kfile, 1, message))
     return loaded

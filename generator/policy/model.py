@@ -13,10 +13,22 @@ YamlPath = tuple[str | int, ...]
 
 
 class Severity(StrEnum):
-    """How bad a finding is: errors fail the check, warnings only with --strict."""
+    """How bad a finding is: errors fail the check, warnings only with --strict, notes never."""
 
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"
+
+
+class Applies(StrEnum):
+    """Which objects a rule governs (shown in docs/rules.md): the scope of `check:` in `.aiapp.yml`."""
+
+    # Every file read: the input itself (the paths of the scope still apply, its namespaces cannot).
+    FILES = "files"
+    # Objects in scope, the shared services (Qdrant, LiteLLM) included.
+    SCOPE = "scope"
+    # Objects in scope that are apps: not the shared services themselves.
+    APPS = "apps"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +111,9 @@ class Finding:
     line: int
     object: str
     fix: str
+    # The field the finding is about (`spec.template.spec.containers[0].image`): with the rule and the
+    # object, the fingerprint a baseline records (never the line, which moves with every edit above).
+    field: str = ""
 
     def sort_key(self) -> tuple[str, int, str, str]:
         return (self.file, self.line, self.rule_id, self.message)
@@ -114,14 +129,46 @@ class Summary:
     ref: str
     origin: Origin
     suppressed: frozenset[str]
+    # In the scope of `check:` (else the summary only helps judge the objects in scope), and which
+    # shared service the object belongs to ("" for an app).
+    in_scope: bool = True
+    shared: str = ""
+    # (rule id, reason) of the object's suppressions.
+    reasons: tuple[tuple[str, str], ...] = ()
     pod_labels: dict[str, str] | None = None
     pod_labels_path: YamlPath = ()
     service_account: str = "default"
     claims: tuple[tuple[str, str | None], ...] = ()
     pod_tier: str | None = None
     selectors: tuple[dict[str, Any], ...] = ()
+    selector_paths: tuple[YamlPath, ...] = ()
+    # Per selector of a Cilium policy (same order): its egress facts, for the DNS rule across policies.
+    egress: tuple[Egress, ...] = ()
     cluster_wide: bool = False
     tier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Egress:
+    """What one spec of a Cilium policy says about egress: whether it has any, allows DNS to kube-dns
+    (with the `rules: dns:` section that sends lookups through Cilium's DNS proxy), or uses toFQDNs."""
+
+    rules: int = 0
+    dns: bool = False
+    dns_proxy: bool = False
+    fqdns: bool = False
+    # Paths inside the object: the egress list, the first rule to kube-dns, the first toFQDNs.
+    path: YamlPath = ()
+    dns_path: YamlPath = ()
+    fqdn_path: YamlPath = ()
+
+
+def dotted(path: YamlPath) -> str:
+    """`("spec", "containers", 0, "image")` → `spec.containers[0].image`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 @dataclass(slots=True)
@@ -129,6 +176,8 @@ class UnitResult:
     """What checking one input (a file, a kustomization) produced."""
 
     findings: list[Finding] = field(default_factory=list)
+    # Findings an `aiapp/ignore` annotation suppressed, with its reason.
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: int = 0

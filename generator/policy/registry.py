@@ -13,7 +13,7 @@ from functools import cache, cached_property
 from typing import TypeVar
 
 from generator.cluster.facts import Cluster, cluster
-from generator.policy.model import Hit, K8sObject, Severity, Summary
+from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary
 
 ObjectCheck = Callable[[K8sObject, Cluster], Iterator[Hit]]
 SetCheck = Callable[[Sequence[Summary], Cluster], Iterator[tuple[Summary, Hit]]]
@@ -54,6 +54,9 @@ class Rule:
     check: ObjectCheck | None = None
     set_check: SetCheck | None = None
     suppressible: bool = True
+    # Which objects the rule governs: the scope of `check:` in `.aiapp.yml`, and the shared services'
+    # roles (see APPLIES_TEXT).
+    applies: Applies = Applies.APPS
 
     @cached_property
     def fix_hint(self) -> str:
@@ -67,6 +70,12 @@ class Rule:
     def why_text(self) -> str:
         return self.why.format(**cluster().values())
 
+
+APPLIES_TEXT: dict[Applies, str] = {
+    Applies.FILES: "every file read under the paths of the scope (the input itself)",
+    Applies.SCOPE: "objects in the scope of `check:`, the shared services included",
+    Applies.APPS: "apps in the scope of `check:`, not the shared services themselves (Qdrant, LiteLLM)",
+}
 
 _RULES: dict[str, Rule] = {}
 
@@ -85,6 +94,7 @@ def register(rule: Rule) -> Rule:
 
 def define(**meta: object) -> Rule:
     """A rule the engine reports itself (input problems, suppressions, schemas): no per-object check."""
+    meta.setdefault("applies", Applies.FILES)
     return register(Rule(**meta))  # type: ignore[arg-type]
 
 

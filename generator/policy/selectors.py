@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from generator.cluster.facts import Cluster
 from generator.policy.k8s import mapping, sequence
-from generator.policy.model import K8sObject, YamlPath
+from generator.policy.model import Egress, K8sObject, YamlPath
 
 NAMESPACE_KEY = "io.kubernetes.pod.namespace"
 SERVICE_ACCOUNT_KEY = "io.cilium.k8s.policy.serviceaccount"
 _SOURCES = ("k8s:", "any:")
+DNS_PORT = "53"
 
 
 def normalize(key: str) -> str:
@@ -77,3 +79,37 @@ def policy_specs(obj: K8sObject) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
     for index, spec in enumerate(sequence(obj.data.get("specs"))):
         if isinstance(spec, dict):
             yield ("specs", index), spec
+
+
+def selects_kube_dns(rule: Any, cluster: Cluster) -> bool:
+    """Whether an egress rule's toEndpoints select kube-dns."""
+    return any(
+        match_labels(selector).get("k8s-app") == cluster.kube_dns_app
+        for selector in sequence(mapping(rule).get("toEndpoints"))
+    )
+
+
+def has_dns_proxy(rule: Any) -> bool:
+    """Whether an egress rule sends port-53 traffic through Cilium's DNS proxy (`rules: dns:`)."""
+    for to_port in sequence(mapping(rule).get("toPorts")):
+        ports = {str(mapping(port).get("port")) for port in sequence(mapping(to_port).get("ports"))}
+        if DNS_PORT in ports and sequence(mapping(mapping(to_port).get("rules")).get("dns")):
+            return True
+    return False
+
+
+def egress_facts(spec: dict[str, Any], base: YamlPath, cluster: Cluster) -> Egress:
+    """What a policy spec says about egress, for the DNS rule across the policies selecting a pod."""
+    egress = sequence(spec.get("egress"))
+    dns = [index for index, rule in enumerate(egress) if selects_kube_dns(rule, cluster)]
+    proxied = [index for index in dns if has_dns_proxy(egress[index])]
+    fqdns = [index for index, rule in enumerate(egress) if sequence(mapping(rule).get("toFQDNs"))]
+    return Egress(
+        rules=len(egress),
+        dns=bool(dns),
+        dns_proxy=bool(proxied),
+        fqdns=bool(fqdns),
+        path=(*base, "egress"),
+        dns_path=(*base, "egress", dns[0]) if dns else (),
+        fqdn_path=(*base, "egress", fqdns[0], "toFQDNs") if fqdns else (),
+    )

@@ -8,8 +8,9 @@
           AIA604: LiteLLM is called by every app namespace
           AIA301, AIA302: the proxy itself talks to the providers
 
-Rules are named by id (AIA301) or slug (direct-provider-host). An entry without a reason is not honoured
-and is itself a finding (AIA006); an unknown or unsuppressible rule is a warning (AIA007).
+Rules are named by id (AIA301) or slug (direct-provider-host). An entry without a reason that says
+something (at least two words: not ".", "ok" or "todo") is not honoured and is itself a finding (AIA006);
+an unknown or unsuppressible rule is a warning (AIA007).
 
 Teams also run checkov on the same manifests; its skips (`checkov.io/skip1: "CKV_K8S_43=reason"`) are held
 to the same standard: one without a reason is reported (AIA009), see `checkov_skip_problems`.
@@ -31,6 +32,12 @@ _NAME = r"[A-Za-z][A-Za-z0-9-]*"
 _ENTRY = re.compile(rf"^\s*(?P<rules>{_NAME}(?:\s*,\s*{_NAME})*)\s*(?::\s*(?P<reason>.*?))?\s*$", re.DOTALL)
 # ';' starts a new entry only when a rule list and ':' follow (reasons may contain ';').
 _SPLIT = re.compile(rf"\n|;(?=\s*{_NAME}(?:\s*,\s*{_NAME})*\s*:)")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def meaningful(reason: str) -> bool:
+    """A reason says something: at least two words of letters (not ".", "ok", "todo" or "AIA401")."""
+    return len(_WORD.findall(reason)) >= 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,11 @@ class Suppressions:
 
     rules: frozenset[str]
     problems: tuple[tuple[str, Hit], ...]
+    # (rule id, reason) of each honoured entry, for --show-suppressed.
+    reasons: tuple[tuple[str, str], ...] = ()
+
+    def reason(self, rule_id: str) -> str:
+        return next((reason for rule, reason in self.reasons if rule == rule_id), "")
 
 
 NONE = Suppressions(frozenset(), ())
@@ -55,6 +67,7 @@ def suppressions(data: dict[str, Any]) -> Suppressions:
             (("AIA006", Hit(PATH, f'{ANNOTATION} must be text like "AIA301: reason", not {value!r}')),),
         )
     rules: set[str] = set()
+    reasons: list[tuple[str, str]] = []
     problems: list[tuple[str, Hit]] = []
     for entry in _SPLIT.split(value):
         if not entry.strip():
@@ -67,11 +80,12 @@ def suppressions(data: dict[str, Any]) -> Suppressions:
             continue
         names = [name.strip() for name in match.group("rules").split(",")]
         reason = (match.group("reason") or "").strip()
-        if not reason:
+        if not meaningful(reason):
+            said = f' with the reason "{reason}", which says nothing' if reason else " without a reason"
             problems.append(
                 (
                     "AIA006",
-                    Hit(PATH, f"{ANNOTATION} suppresses {', '.join(names)} without a reason: not honoured"),
+                    Hit(PATH, f"{ANNOTATION} suppresses {', '.join(names)}{said}: not honoured"),
                 )
             )
             continue
@@ -85,7 +99,8 @@ def suppressions(data: dict[str, Any]) -> Suppressions:
                 )
             else:
                 rules.add(rule.id)
-    return Suppressions(frozenset(rules), tuple(problems))
+                reasons.append((rule.id, reason))
+    return Suppressions(frozenset(rules), tuple(problems), tuple(reasons))
 
 
 # checkov honours every annotation whose key contains one of these (checkov/kubernetes/kubernetes_utils.py,

@@ -39,6 +39,14 @@ class DuplicateKeyError(yaml.YAMLError):
         self.line = line
 
 
+class AliasLimitError(yaml.YAMLError):
+    """Aliases would expand a document beyond the limit (an alias bomb), or an anchor contains itself."""
+
+
+# The default of `check.limits.max_alias_nodes` (generator/policy/config.py repeats it for the docs).
+MAX_ALIAS_NODES = 10_000
+
+
 class _Fallback(Exception):
     """A node the fast converter leaves to PyYAML's constructor (merge keys, rare tags)."""
 
@@ -155,19 +163,56 @@ def _raise_duplicate(pairs: list[tuple[Node, Node]]) -> None:
         seen.add(key)
 
 
-def parse_documents(text: str) -> list[Any]:
+def _alias_nodes(root: Node, limit: int) -> None:
+    """Raise AliasLimitError when aliases add more than `limit` nodes to a document, or loop.
+
+    A composed document shares the node of an anchor among its aliases; counting each node once per
+    path (memoised by node) gives the size the document would have once expanded, in time linear in
+    its distinct nodes. go-yaml, which kubectl and kustomize use, refuses such documents too
+    ("excessive aliasing").
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        known = sizes.get(key)
+        if known is not None:
+            return known
+        if key in open_nodes:
+            raise AliasLimitError("an anchor contains an alias to itself (a recursive structure)")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, MappingNode):
+            total += sum(size(key_node) + size(value_node) for key_node, value_node in node.value)
+        elif isinstance(node, SequenceNode):
+            total += sum(size(item) for item in node.value)
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    expanded = size(root)
+    if expanded - len(sizes) > limit:
+        raise AliasLimitError(
+            f"YAML aliases expand a document to {expanded:,} nodes from {len(sizes):,} written, more than "
+            f"the {limit:,} the limit allows (check.limits.max_alias_nodes): not read, an alias bomb?"
+        )
+
+
+def parse_documents(text: str, max_alias_nodes: int = MAX_ALIAS_NODES) -> list[Any]:
     """Every document of a YAML stream as plain data (None for an empty document).
 
-    Raises yaml.YAMLError (DuplicateKeyError for a repeated key) and RecursionError for absurd nesting.
+    Raises yaml.YAMLError (DuplicateKeyError for a repeated key, AliasLimitError for aliases that expand
+    beyond `max_alias_nodes`) and RecursionError for absurd nesting.
     """
-    if "&" in text:
-        # Anchors: PyYAML's constructor shares aliased objects instead of copying them (no alias bombs).
-        return list(yaml.load_all(text, Loader=_LOADER))
+    anchors = "&" in text
     documents = []
     for node in yaml.compose_all(text, Loader=_LOADER):
         if node is None:
             documents.append(None)
             continue
+        if anchors:
+            _alias_nodes(node, max_alias_nodes)
         try:
             documents.append(_convert(node))
         except (_Fallback, TypeError):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from generator.errors import UsageError
 from generator.template.source import PRESETS_DIR
 
@@ -28,10 +26,9 @@ def preset_path(name: str) -> Path:
 
 def load_preset(name: str) -> dict[str, Any]:
     """The answers of a preset."""
-    data = yaml.safe_load(preset_path(name).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise UsageError(f"preset {name!r} is not a mapping of answers")
-    return data
+    from generator.template.answers import load_yaml_mapping
+
+    return load_yaml_mapping(preset_path(name), "the preset")
 
 
 def preset_summary(name: str) -> str:

@@ -109,10 +109,15 @@ def load_questions(path: Path | None = None) -> list[Question]:
 
 @cache
 def jinja_env() -> Environment:
-    """A Jinja environment with the filters Copier provides to copier.yml expressions."""
+    """A Jinja environment like the one Copier renders copier.yml expressions in: the same filters, and a
+    loader rooted at the template root, so validators can `{% import 'includes/validate.jinja' as v %}`
+    (copier/_main.py, Worker.jinja_env: CopierTemplateLoader(template.local_abspath))."""
+    from jinja2 import FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
+    # The bundled template's files: a copier.yml read from another version imports these too.
     return SandboxedEnvironment(
+        loader=FileSystemLoader(str(copier_yml_path().parent)),
         extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
         keep_trailing_newline=True,
     )

@@ -30,9 +30,10 @@ ENV_TEMPLATE = "AIAPP_TEMPLATE"
 ENV_ALLOW_TEMP = "AIAPP_ALLOW_TEMP_TEMPLATE"
 SETTINGS_FILE = ".aiapp.yml"
 SETTINGS_KEY = "template"
-# Every top-level key of `.aiapp.yml`: the template source, and the cluster profile (docs/cluster.md).
+# Every top-level key of a `.aiapp.yml`: the template source, the cluster profile (docs/cluster.md)
+# and `check:`, aiapp check's configuration (generator/policy/config.py).
 PROFILE_KEY = "cluster"
-KNOWN_KEYS = (SETTINGS_KEY, PROFILE_KEY)
+SETTINGS_KEYS = (SETTINGS_KEY, PROFILE_KEY, "check")
 
 HOW_TO_SET = (
     f"pass --template URL, set ${ENV_TEMPLATE}, or add `{SETTINGS_KEY}: URL` to a {SETTINGS_FILE} "
@@ -128,16 +129,19 @@ def find_section(start: Path, key: str) -> tuple[object, Path] | None:
     start = start.expanduser().absolute()
     for directory in [start, *start.parents]:
         path = directory / SETTINGS_FILE
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                continue
+        except OSError:  # a name too long for the file system: no settings file there
             continue
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             raise TemplateSourceError(
                 f"{path} cannot be read: {' '.join(str(error).split())}",
-                hint=f"it must be a YAML mapping with the keys {', '.join(KNOWN_KEYS)} (docs/cluster.md)",
+                hint=f"it must be a YAML mapping with the keys {', '.join(SETTINGS_KEYS)} (docs/cluster.md)",
             ) from None
-        _warn_unknown_keys(path, data)
+        warn_unknown_keys(path, data)
         if isinstance(data, dict) and data.get(key) is not None:
             return data[key], path
     return None
@@ -147,7 +151,7 @@ def find_section(start: Path, key: str) -> tuple[object, Path] | None:
 _warned: set[Path] = set()
 
 
-def _warn_unknown_keys(path: Path, data: object) -> None:
+def warn_unknown_keys(path: Path, data: object) -> None:
     """One line on stderr for a settings file with keys aiapp does not know (a typo of a known key).
 
     A warning, not an error: a newer aiapp may add keys, and an older one (in CI, say) must keep working
@@ -156,31 +160,34 @@ def _warn_unknown_keys(path: Path, data: object) -> None:
     if data is None or path in _warned:
         return
     if isinstance(data, dict):
-        unknown = [str(key) for key in data if key not in KNOWN_KEYS]
+        unknown = [str(key) for key in data if key not in SETTINGS_KEYS]
         if not unknown:
             return
         problem = f"unknown key{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} ignored"
     else:
         problem = "not a mapping, ignored"
     _warned.add(path)
-    known = ", ".join(map(repr, KNOWN_KEYS))
+    known = ", ".join(map(repr, SETTINGS_KEYS))
     print(f"warning: {path}: {problem} (the known keys are {known})", file=sys.stderr)
 
 
-def configured_sources(dest: Path) -> set[str]:
+def configured_sources(dest: Path, *, root: Path | None = None) -> set[str]:
     """Every template source configured for `dest` (env, `.aiapp.yml`, the checkout), normalised.
 
     `aiapp update` trusts these: they were chosen by whoever controls the environment or the GitOps
-    repository, not by the answers file being updated. Unusable values are ignored here (the commands
-    that record a source report them).
+    repository, not by the answers file being updated. With `root` (the repository root), only the
+    `.aiapp.yml` right there counts: one placed inside an app directory could make any template trusted.
+    Unusable values are ignored here (the commands that record a source report them).
     """
     candidates: list[tuple[str, Path]] = []
     env = os.environ.get(ENV_TEMPLATE, "").strip()
     if env:
         candidates.append((env, Path.cwd()))
     try:
-        setting = find_setting(dest)
+        setting = find_setting(root if root is not None else dest)
     except TemplateSourceError:
+        setting = None
+    if setting is not None and root is not None and setting.file.parent.resolve() != root.resolve():
         setting = None
     if setting is not None:
         candidates.append((setting.value, setting.file.parent))

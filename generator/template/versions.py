@@ -20,6 +20,9 @@ from generator.template.source import copier_yml_path, is_url, latest_release_ta
 
 CONFIG_NAMES = ("copier.yml", "copier.yaml")
 GIT_TIMEOUT = 120
+# For the test suite only: render a local HEAD with its uncommitted changes, as plain Copier does (the
+# app then records a commit that exists nowhere, so it can never be updated).
+ENV_RENDER_UNCOMMITTED = "AIAPP_RENDER_UNCOMMITTED"
 # Copier's aliases for hosted repositories (copier/_vcs.py), so that the same URL is read as rendered.
 _ALIASES = (("gh:", "https://github.com"), ("gl:", "https://gitlab.com"))
 
@@ -75,6 +78,15 @@ def _checked_ref(ref: str) -> str:
     return ref
 
 
+def _uncommitted(root: Path) -> str:
+    """The first uncommitted paths of a checkout (Copier's own test: `git status --porcelain`), or ''."""
+    result = _git(root, "status", "--porcelain", "--untracked-files=normal")
+    paths = [line[3:] for line in result.stdout.splitlines() if len(line) > 3]
+    if not paths:
+        return ""
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
 def _no_tag_note(src: str) -> str:
     return f"the template {src} has no release tag: rendering HEAD"
 
@@ -110,11 +122,24 @@ def _read_local(root: Path, vcs_ref: str | None) -> tuple[str, str, list[str]]:
             ref = "HEAD"
             notes.append(_no_tag_note(str(root)))
     if ref == "HEAD" and (root / ".git").exists():
-        # Copier renders a local HEAD with its uncommitted changes: the files as they are now.
-        for name in CONFIG_NAMES:
-            if (root / name).is_file():
-                return ref, (root / name).read_text(encoding="utf-8"), notes
-        raise _Unreachable(f"{root} has no copier.yml")
+        changed = _uncommitted(root)
+        if changed and os.environ.get(ENV_RENDER_UNCOMMITTED) != "1":
+            # Copier renders a dirty local HEAD from a commit of its own, made in a temporary copy
+            # (copier/_vcs.py, clone): the app would record a version that exists nowhere and could
+            # never be updated. Render the last commit instead, by its hash.
+            head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").stdout.strip()
+            if head:
+                notes.append(
+                    f"the template {root} has uncommitted changes ({changed}): rendering its last commit "
+                    f"{head[:12]} (commit the changes to render them)"
+                )
+                ref = head
+        if ref == "HEAD":
+            # A clean checkout (or the test suite's escape hatch): the files as they are now.
+            for name in CONFIG_NAMES:
+                if (root / name).is_file():
+                    return ref, (root / name).read_text(encoding="utf-8"), notes
+            raise _Unreachable(f"{root} has no copier.yml")
     # A branch that exists only as a remote-tracking branch resolves like `git checkout` does (Copier too).
     refs = [ref, f"refs/remotes/origin/{ref}"]
     text = _show(root, refs)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.policy import Options, Report, check_paths
+from generator.policy import Options, Report, check_paths, kustomize
 from generator.policy.loader import conflicts
 from tests.policy.corpus import FIXTURES
 
@@ -197,3 +197,43 @@ def test_conflict_markers_in_the_kustomization_itself(tmp_path: Path) -> None:
 )
 def test_conflict_marker_detection(text: str, blocks: list[tuple[int, int | None]]) -> None:
     assert conflicts(text) == blocks
+
+
+# --- helm and build errors (issue 12) ----------------------------------------------------------------
+
+KLOG_BLOCK = """E1201 13:58:33.186086   12117 run.go:72] "command failed" err=<
+\ttrouble configuring builtin HelmChartInflationGenerator with config: `
+\tname: litellm-helm
+\treleaseName: litellm
+\t`: must specify --enable-helm
+ >
+"""
+
+
+def test_a_multi_line_kubectl_error_is_kept_whole() -> None:
+    # kubectl's klog prints a multi-line err value as `err=<`, tab-indented lines, then ` >`.
+    assert kustomize.error_text(KLOG_BLOCK) == (
+        "trouble configuring builtin HelmChartInflationGenerator with config: `\n"
+        "name: litellm-helm\nreleaseName: litellm\n`: must specify --enable-helm"
+    )
+    long = "Error: first\n" + "".join(f"line {number}\n" for number in range(100))
+    text = kustomize.error_text(long)
+    assert text.startswith("first\nline 0") and text.endswith("(81 more lines)")
+
+
+def test_helm_charts_are_built_with_enable_helm_when_helm_is_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "kustomization.yaml").write_text("helmCharts:\n  - name: litellm-helm\n", encoding="utf-8")
+    calls: list[bool] = []
+
+    def fake_build(directory: Path, enable_helm: bool = False) -> kustomize.BuildResult:
+        calls.append(enable_helm)
+        return kustomize.BuildResult("", None)
+
+    monkeypatch.setattr(kustomize, "tool", lambda: ("kubectl", "kustomize"))
+    monkeypatch.setattr(kustomize, "helm", lambda: "/usr/bin/helm")
+    monkeypatch.setattr(kustomize, "build", fake_build)
+    report = check_paths([str(tmp_path)], Options(jobs=1))
+    assert calls == [True] and report.findings == []
+    assert kustomize.command(tmp_path, True) == ["kubectl", "kustomize", "--enable-helm", str(tmp_path)]

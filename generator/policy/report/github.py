@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from generator.policy.engine import Report
+from generator.policy.model import Severity
 from generator.policy.registry import rule
 from generator.policy.report.paths import repository_uri
 from generator.policy.report.text import summary_line
@@ -26,8 +27,9 @@ def render(report: Report, color: bool = False) -> str:
         title = f"{finding.rule_id} {rule(finding.rule_id).slug}"
         where = f"{finding.object}: " if finding.object else ""
         message = f"{where}{finding.message}\nfix: {finding.fix}"
+        command = "notice" if finding.severity is Severity.INFO else finding.severity.value
         lines.append(
-            f"::{finding.severity.value} file={escape_property(uri)},line={finding.line},"
+            f"::{command} file={escape_property(uri)},line={finding.line},"
             f"title={escape_property(title)}::{escape_data(message)}"
         )
     for note in report.notes:

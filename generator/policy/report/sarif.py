@@ -17,7 +17,7 @@ SRCROOT = "%SRCROOT%"
 
 
 def _level(severity: Severity) -> str:
-    return "error" if severity is Severity.ERROR else "warning"
+    return {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}[severity]
 
 
 def rule_descriptor(item: Rule) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, Container, Pod, containers, dig, mapping, pod_of, sequence
-from generator.policy.model import Hit, K8sObject, Severity, YamlPath
+from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule
 
 SECTION = "GPU Access Pattern"
@@ -37,6 +37,7 @@ def uses_gpu(pod: Pod) -> bool:
     why="The NVIDIA device plugin advertises `{gpu_resource}`; any other name (`gpu`, a misspelling, "
     "another vendor's resource) is refused by the API server or never allocated, so the pod stays Pending.",
     fix="Rename the resource to `{gpu_resource}` in both resources.requests and resources.limits.",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_resource_name(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -64,6 +65,7 @@ def gpu_resource_name(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     why="GPUs cannot be overcommitted: Kubernetes requires the request of an extended resource to equal "
     "its limit, and the house pattern writes both explicitly.",
     fix="Set resources.requests and resources.limits of `{gpu_resource}` to the same whole number.",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_requests_equal_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -129,6 +131,7 @@ def _shown(pairs: tuple[tuple[str, str], ...]) -> str:
     "selector (`{gpu_node_selector}`) marks the GPU nodes.",
     fix="Add the profile's node selector ({gpu_node_selector}) to the pod template's `nodeSelector` (or a "
     "required node affinity on those labels).",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -190,6 +193,7 @@ def _tolerates(toleration: dict[str, object], wanted: dict[str, str]) -> bool:
     why="GPU nodes carry the taints the cluster profile's tolerations name ({gpu_tolerations}); a pod "
     "that does not tolerate them is never scheduled on them.",
     fix="Add the profile's tolerations to the pod template spec: {gpu_tolerations}.",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:

@@ -18,7 +18,7 @@ from generator.policy.k8s import (
     mapping,
     pod_of,
 )
-from generator.policy.model import Hit, K8sObject, Severity, YamlPath
+from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule
 
 SECTION = "AI Applications - Specialized Patterns > header (the inherited general Kubernetes rules)"
@@ -53,6 +53,7 @@ def _where(container: Container, *keys: str) -> YamlPath:
     why="A process running as root inside the container is one kernel bug away from root on the node.",
     fix="Set `securityContext.runAsNonRoot: true` on the pod (and a non-zero runAsUser, e.g. 10001); never "
     "runAsUser 0.",
+    applies=Applies.SCOPE,
     kinds=KINDS,
 )
 def run_as_non_root(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -95,6 +96,7 @@ def run_as_non_root(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     "to true); a privileged container has every privilege.",
     fix="Set `securityContext.allowPrivilegeEscalation: false` on every container and init container, and "
     "remove `privileged: true`.",
+    applies=Applies.SCOPE,
     kinds=KINDS,
 )
 def no_privilege_escalation(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -126,6 +128,7 @@ def no_privilege_escalation(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     quote=QUOTE,
     why="The default capability set (CHOWN, NET_RAW, SETUID, ...) is more than an app needs.",
     fix="Set `securityContext.capabilities.drop: [ALL]` on every container; add back only what is needed.",
+    applies=Applies.SCOPE,
     kinds=KINDS,
 )
 def drop_all_capabilities(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -153,6 +156,7 @@ def drop_all_capabilities(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     quote=QUOTE,
     why="Without a seccomp profile, containers run Unconfined: every system call is allowed.",
     fix="Set `securityContext.seccompProfile.type: RuntimeDefault` on the pod (or Localhost with a profile).",
+    applies=Applies.SCOPE,
     kinds=KINDS,
 )
 def seccomp_runtime_default(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -188,6 +192,7 @@ def seccomp_runtime_default(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     "the node (model servers grow to fill memory).",
     fix="Set resources.requests and resources.limits for both cpu and memory on every container and init "
     "container (the template sets requests = limits).",
+    applies=Applies.SCOPE,
     kinds=KINDS,
 )
 def resource_requests_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -220,6 +225,7 @@ def resource_requests_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     "or startup probe a hung server is never restarted. Jobs, CronJobs and init containers are exempt.",
     fix="Add readinessProbe and livenessProbe (and a startupProbe for slow model loading) on the app's "
     "health endpoint.",
+    applies=Applies.SCOPE,
     kinds=sorted(LONG_RUNNING_KINDS),
 )
 def probes(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -248,6 +254,7 @@ def probes(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     why="`latest` or no tag (which means latest) changes under the app without a commit: GitOps can no "
     "longer tell what runs, and rollbacks do not roll back.",
     fix="Pin a version tag (e.g. image:1.4.2) or a digest (image@sha256:...).",
+    applies=Applies.SCOPE,
     kinds=KINDS,
 )
 def image_tag(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:

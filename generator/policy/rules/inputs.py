@@ -5,10 +5,10 @@ They have no per-object check; the loader, the suppression parser and the schema
 
 from __future__ import annotations
 
-from generator.policy.model import Severity
+from generator.policy.model import Applies, Severity
 from generator.policy.registry import define
 
-ERROR, WARNING = Severity.ERROR, Severity.WARNING
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 UNREADABLE = define(
     id="AIA001",
@@ -72,8 +72,28 @@ KUSTOMIZE_FAILED = define(
     family="input",
     section=None,
     quote=None,
-    why="A kustomization that does not build cannot be deployed, and its output cannot be checked.",
+    why="A kustomization that does not build cannot be deployed, and its output cannot be checked. The "
+    "other kustomizations are still built and checked, and so are its parts: each kustomization it lists "
+    "is built on its own and the manifest files it lists are read as written (without its patches). A "
+    "parent that fails only because an app it lists fails is not reported a second time. The error is "
+    "kept whole, up to 20 lines.",
     fix="Run `kubectl kustomize <dir>` and fix the error it prints (a missing resource, a bad patch).",
+    suppressible=False,
+)
+HELM_NOT_RENDERED = define(
+    id="AIA012",
+    slug="helm-chart-not-rendered",
+    title="Kustomizations with helmCharts are rendered (helm installed)",
+    severity=INFO,
+    family="input",
+    section=None,
+    quote=None,
+    why="`helmCharts:` is rendered only by `kustomize build --enable-helm` with helm installed; the build "
+    "then runs with that flag. Without helm, the chart's objects cannot be seen: the files the "
+    "kustomization lists are checked as written, the kustomizations it lists are built on their own, and "
+    "this note says so (it never fails the check).",
+    fix="Install helm where `aiapp check` runs (the chart repository must be reachable), or accept that "
+    "the chart's own objects are not checked.",
     suppressible=False,
 )
 SUPPRESSION_WITHOUT_REASON = define(
@@ -89,6 +109,7 @@ SUPPRESSION_WITHOUT_REASON = define(
     fix='Write the annotation as `aiapp/ignore: "AIA301: why this object needs the exception"`; '
     "separate several entries with new lines or `;`.",
     suppressible=False,
+    applies=Applies.SCOPE,
 )
 UNKNOWN_SUPPRESSION = define(
     id="AIA007",
@@ -98,9 +119,11 @@ UNKNOWN_SUPPRESSION = define(
     family="input",
     section=None,
     quote=None,
-    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA009) cannot be suppressed.",
+    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA009, AIA012) cannot be"
+    " suppressed.",
     fix="Use a rule id or slug listed in docs/rules.md (`aiapp check --list-rules`).",
     suppressible=False,
+    applies=Applies.SCOPE,
 )
 NOT_IN_BUILD = define(
     id="AIA008",
@@ -117,6 +140,7 @@ NOT_IN_BUILD = define(
     "built on its own instead.",
     fix="List the file (or its directory) in `resources` of the kustomization, or delete it.",
     suppressible=False,
+    applies=Applies.SCOPE,
 )
 CHECKOV_SKIP_WITHOUT_REASON = define(
     id="AIA009",
@@ -133,6 +157,7 @@ CHECKOV_SKIP_WITHOUT_REASON = define(
     fix='Write the annotation as `checkov.io/skip1: "CKV_K8S_43=why this object needs the exception"` '
     "(one check per annotation, no `=` in the reason).",
     suppressible=False,
+    applies=Applies.SCOPE,
 )
 SCHEMA_VIOLATION = define(
     id="AIA010",
@@ -145,6 +170,7 @@ SCHEMA_VIOLATION = define(
     why="An unknown or misspelt field is dropped or refused by the API server; strict schemas catch it "
     "before the cluster does.",
     fix="Fix the field named in the message (see `kubectl explain <kind>.<field>`).",
+    applies=Applies.SCOPE,
 )
 NO_SCHEMA = define(
     id="AIA011",
@@ -157,4 +183,5 @@ NO_SCHEMA = define(
     why="An object without a schema would pass unchecked; it is reported instead.",
     fix="Add the CRD's JSON schema to the schema location (`{{group}}/{{kind}}_{{version}}.json`), "
     "pass --schema-location, or suppress with a reason.",
+    applies=Applies.SCOPE,
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import dig, mapping, sequence
-from generator.policy.model import Hit, K8sObject, Severity, YamlPath
+from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule
 
 SECTION = "LiteLLM API Gateway Pattern"
@@ -26,6 +26,7 @@ API_GROUP = "external-secrets.io/"
     "Bitwarden and reach the cluster through an ExternalSecret.",
     fix="Delete the Secret, store the values in Bitwarden, and add an ExternalSecret that reads them "
     "through the {secret_store} ClusterSecretStore (then rotate the leaked values).",
+    applies=Applies.SCOPE,
     kinds=("Secret",),
 )
 def secret_with_data(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -64,6 +65,7 @@ def _store_problem(ref: Any, cluster: Cluster) -> str | None:
     why="Only the {secret_store} {secret_store_kind} is connected to Bitwarden; another kind (SecretStore is "
     "the default when `kind` is left out) or another store is not part of the cluster's secret flow.",
     fix="Set `spec.secretStoreRef: {{name: {secret_store}, kind: {secret_store_kind}}}`.",
+    applies=Applies.SCOPE,
     kinds=("ExternalSecret", "ClusterExternalSecret"),
 )
 def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -106,6 +108,7 @@ def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     "({secret_store_api_version}). An object of a version that is not served is refused by the API server, "
     "and the app starts without its secrets.",
     fix="Set `apiVersion: {secret_store_api_version}` (the fields are the same for ExternalSecrets).",
+    applies=Applies.SCOPE,
     kinds=("ExternalSecret", "ClusterExternalSecret"),
 )
 def externalsecret_api_version(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:

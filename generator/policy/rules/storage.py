@@ -8,7 +8,7 @@ from typing import Any
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, containers, labels, mapping, pod_of, sequence
-from generator.policy.model import Hit, K8sObject, Severity, Summary, YamlPath
+from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary, YamlPath
 from generator.policy.registry import object_rule, set_rule
 
 SECTION = "Model Storage Pattern"
@@ -48,6 +48,7 @@ CLAIM_KINDS = ("PersistentVolumeClaim", "StatefulSet")
     why="Only `{storage_class}` volumes are provisioned and backed up the way the house rules expect; a "
     "missing storageClassName silently takes the cluster default.",
     fix="Set `spec.storageClassName: {storage_class}`.",
+    applies=Applies.SCOPE,
     kinds=CLAIM_KINDS,
 )
 def pvc_storage_class(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -82,6 +83,7 @@ def _tier(metadata: dict[str, Any], cluster: Cluster) -> Any:
     "never backed up.",
     fix="Add the label `{backup_tier_label}` with one of the tiers ({backup_tiers}): GFS for critical "
     "data, Daily for caches.",
+    applies=Applies.SCOPE,
     kinds=CLAIM_KINDS,
 )
 def pvc_backup_tier(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -115,6 +117,7 @@ def is_model_data(name: str, metadata: dict[str, Any]) -> bool:
     "component label decides (models: critical; model-cache, cache: a cache); without it, the name does.",
     fix="Set `{backup_tier_label}: {critical_tier}`, or mark a re-downloadable copy as a cache with "
     "`app.kubernetes.io/component: model-cache`.",
+    applies=Applies.SCOPE,
     kinds=CLAIM_KINDS,
 )
 def model_pvc_gfs(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -142,6 +145,7 @@ def model_pvc_gfs(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     why="An emptyDir or ephemeral volume is lost on every restart and reschedule, so the model is "
     "downloaded again each time. A memory emptyDir at /dev/shm is shared memory, not model storage.",
     fix="Mount a PVC ({storage_class}, tier {critical_tier}) at the model path instead of the emptyDir.",
+    applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
 def model_on_ephemeral_volume(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
@@ -184,6 +188,7 @@ def model_on_ephemeral_volume(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]
     "`{backup_tier_label}` too, with the most critical tier of the PVCs it mounts.",
     fix="Add `{backup_tier_label}` to the pod template labels: {critical_tier} when it mounts a "
     "{critical_tier} PVC.",
+    applies=Applies.SCOPE,
 )
 def pod_backup_tier(summaries: Sequence[Summary], cluster: Cluster) -> Iterator[tuple[Summary, Hit]]:
     tiers = {(s.namespace, s.name): s.tier for s in summaries if s.kind == "PersistentVolumeClaim"}

@@ -1,0 +1,47 @@
+"""Answers files (`--answers-file`, presets, an app's `.copier-answers.yml`) are small plain YAML mappings:
+anything else is exit 2 with one line, before anything is rendered or written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from generator.cli import app as cli
+from generator.fleet.apps import load_app
+
+# 342 bytes that expand to 9^9 strings once aliases are copied out.
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+CASES = {
+    "alias bomb": (BOMB.encode(), "expands to more than"),
+    "deep nesting": (b"app_name: " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested deeper than"),
+    "python tag": (b"app_name: !!python/name:os.system x\n", "uses the YAML tag"),
+    "binary tag": (b"app_name: !!binary aGVsbG8=\n", "uses the YAML tag"),
+    "not UTF-8": (b"app_name: \xff\xfe\n", "is not UTF-8"),
+    "a list": (b"- app_name\n", "must be a mapping"),
+    "too large": (b"description: '" + b"x" * (1024 * 1024) + b"'\n", "larger than"),
+    "not YAML": (b"app_name: [\n", "is not YAML"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_answers_files_are_refused_in_one_line(case: str, tmp_path: Path) -> None:
+    content, fragment = CASES[case]
+    answers = tmp_path / "answers.yml"
+    answers.write_bytes(content)
+    result = CliRunner().invoke(cli, ["new", str(tmp_path / "app"), "--answers-file", str(answers)])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "app").exists()
+
+
+def test_an_app_whose_answers_file_is_a_bomb_is_reported_not_expanded(tmp_path: Path) -> None:
+    (tmp_path / ".copier-answers.yml").write_text(BOMB, encoding="utf-8")
+    app = load_app(tmp_path)
+    assert app.src_path is None and app.problem and "expands to more than" in app.problem

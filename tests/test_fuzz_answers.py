@@ -1,0 +1,152 @@
+"""Seeded fuzz of the answers: every answer set is refused as bad input, or renders an app that works.
+
+600 answer sets (hypothesis, derandomized: the same sets on every run) start from a preset and replace
+one to three answers with values drawn from the question's own type in copier.yml (str, int, float,
+bool, yaml, choices, multiselect), hostile values included: trailing newlines, C0/C1 controls,
+non-characters, lone surrogates, nan/inf, huge numbers, spaces, `latest`, over-long text.
+
+- Every set goes through the cheap path that `aiapp new` runs before rendering (typing and
+  copier.yml's validators): refused means a UsageError (exit 2) with a one-line message.
+- The first 40 refused sets also run through the CLI: exit 2, one `error:` line, DEST never created.
+- Accepted sets of up to 8 different shapes (model or not, GPU, Qdrant, pre-download, providers, cache)
+  are rendered end to end with `aiapp new` (Copier runs copier.yml's validators again), built with
+  kubectl kustomize, validated strictly against the schemas and passed through `aiapp check`.
+
+600 sets: about 510 refused, 90 accepted, 8 rendered; about 40 s here (the renders take most of it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from generator.cli import app as cli
+from generator.errors import UsageError
+from generator.template.answers import gather, resolve_given
+from generator.template.presets import load_preset
+from generator.template.questions import Question, load_questions
+from generator.template.schemas import SchemaValidator
+from tests.conftest import PRESETS, in_ci
+from tests.test_render_presets import kustomize_build
+
+QUESTIONS = load_questions()
+ANSWERABLE = [question for question in QUESTIONS if not question.computed]
+HOSTILE = [
+    "name\n", "name\r\n", "\n", "a\x00b", "a\x85b", "a\x9fb", "\ufffe", "\uffff", "a\U0010ffff",
+    "a\ud800b", "\u2028", "\ufeffx", " padded ", "", "   ", "x" * 300, "a" * 64, "d" * 2000,
+    "python:latest ", "python:latest", "a b:1", "ghcr.io/Acme/x:1", "ghcr.io/acme/x:1.0",
+    "UPPER", "-lead", "trail-", "{{ 7 * 7 }}", "{% raw %}", "'\"", "é", "nvidia.com/gpu", "0", "nan",
+]
+NUMBERS: list[Any] = [0, -1, 1, 7, 1023, 1024, 65535, 65536, 2**31, 2**63, 10**30]
+FLOATS: list[Any] = [math.nan, math.inf, -math.inf, 0.0, -0.5, 1e-9, 0.1, 2000.5, 1e308]
+# Plausible values, so that about a third of the sets are accepted and get past the validators.
+PLAUSIBLE = ["demo", "team-ml", "ghcr.io/acme/x:1.0", "/healthz", "Team item", "owner/repo", "main", "a_b"]
+MAX_CLI_REFUSED = 40
+MAX_RENDERED = 8
+
+
+def values(question: Question) -> st.SearchStrategy[Any]:
+    """Values for one question, drawn from its type (and its choices) in copier.yml."""
+    junk = st.sampled_from(HOSTILE)
+    if question.multiselect:
+        choices = [value for _, value in question.choices or ()]
+        return st.lists(st.sampled_from([*choices, "bogus", "\n"]), max_size=4)
+    if question.choices:
+        return st.sampled_from([*(value for _, value in question.choices), "bogus", 1])
+    if question.type == "bool":
+        return st.one_of(st.booleans(), st.sampled_from(["yes", "maybe", 2]))
+    if question.type == "int":
+        return st.one_of(st.sampled_from(NUMBERS), st.integers(), st.integers(1, 64), junk)
+    if question.type == "float":
+        return st.one_of(st.sampled_from(FLOATS + NUMBERS), st.floats(), st.floats(0.1, 64), junk)
+    if question.type in ("yaml", "json"):
+        item = st.one_of(st.text(max_size=8), st.integers(), junk, st.none())
+        mapping = st.dictionaries(st.text(max_size=3), item, max_size=2)
+        return st.one_of(st.lists(item, max_size=4), junk, mapping)
+    return st.one_of(junk, st.text(max_size=30), st.sampled_from(PLAUSIBLE))
+
+
+@st.composite
+def answer_sets(draw: st.DrawFn) -> dict[str, Any]:
+    """A preset with one to three answers replaced."""
+    answers = dict(load_preset(draw(st.sampled_from(PRESETS))))
+    replaced = st.lists(st.sampled_from(ANSWERABLE), min_size=1, max_size=3, unique_by=lambda q: q.name)
+    for question in draw(replaced):
+        answers[question.name] = draw(values(question))
+    return answers
+
+
+def shape(context: dict[str, Any]) -> tuple[object, ...]:
+    keys = ("serves_model", "gpu", "vector_db", "model_predownload", "cache_pvc")
+    return (*(context.get(key) for key in keys), bool(context.get("llm_providers")))
+
+
+@pytest.fixture(scope="module")
+def validator() -> SchemaValidator:
+    checker = SchemaValidator(k8s_version="1.32")
+    problem = checker.location_problem()
+    if problem:
+        if in_ci():
+            pytest.fail(f"CRD schema catalog missing in CI: {problem}")
+        pytest.skip(problem)
+    return checker
+
+
+def test_every_answer_set_is_refused_or_renders_a_working_app(
+    tmp_path_factory: pytest.TempPathFactory, validator: SchemaValidator
+) -> None:
+    seen = {"refused": 0, "accepted": 0, "cli": 0, "rendered": set()}
+    runner = CliRunner()
+
+    @settings(max_examples=600, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(answer_sets())
+    def check(answers: dict[str, Any]) -> None:
+        try:
+            resolution = resolve_given(QUESTIONS, gather(QUESTIONS, preset=answers, preset_name="fuzz"))
+        except UsageError as error:
+            seen["refused"] += 1
+            assert error.exit_code == 2
+            assert "\n" not in error.message and "\r" not in error.message
+            if seen["cli"] < MAX_CLI_REFUSED:
+                seen["cli"] += 1
+                refused_by_cli(answers)
+            return
+        seen["accepted"] += 1
+        kind = shape(resolution.context)
+        if kind not in seen["rendered"] and len(seen["rendered"]) < MAX_RENDERED:  # type: ignore[arg-type]
+            seen["rendered"].add(kind)  # type: ignore[attr-defined]
+            renders_a_working_app(answers)
+
+    def refused_by_cli(answers: dict[str, Any]) -> None:
+        work = tmp_path_factory.mktemp("refused")
+        data = work / "answers.yml"
+        data.write_text(yaml.safe_dump(answers, allow_unicode=False), encoding="utf-8")
+        result = runner.invoke(cli, ["new", str(work / "app"), "--answers-file", str(data)])
+        assert result.exit_code == 2, (answers, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert lines and lines[0].startswith("error: ") and "Traceback" not in result.output
+        assert not (work / "app").exists()
+        assert [path.name for path in work.iterdir()] == ["answers.yml"]
+
+    def renders_a_working_app(answers: dict[str, Any]) -> None:
+        work = tmp_path_factory.mktemp("accepted")
+        data, app = work / "answers.yml", work / "app"
+        data.write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
+        result = runner.invoke(cli, ["new", str(app), "--answers-file", str(data)])
+        assert result.exit_code == 0, (answers, result.output)
+        for obj in kustomize_build(app):
+            assert validator.validate(obj) == [], (answers, obj["kind"])
+        checked = runner.invoke(cli, ["check", "-j1", "--strict", str(app)])
+        assert checked.exit_code == 0, (answers, checked.output)
+
+    check()
+    assert seen["refused"] + seen["accepted"] >= 500
+    assert seen["refused"] >= 100 and seen["accepted"] >= 60, seen
+    assert len(seen["rendered"]) >= 4, seen  # type: ignore[arg-type]
