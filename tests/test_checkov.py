@@ -53,6 +53,8 @@ def scan(
         shutil.copytree(rendered_preset(name), base / name)
     answers = {**load_preset("rag-cpu-qdrant"), "app_name": "pinned"}
     answers["image"] = f"{answers['image']}{DIGEST}"
+    # A Qdrant app also runs the cluster's bootstrap image (the collection init container): pin it too.
+    answers["cluster"] = {"qdrant": {"bootstrap_image": f"docker.io/library/python:3.12.8-slim{DIGEST}"}}
     render(base / DIGEST_PINNED, answers)
     result = subprocess.run(
         [

@@ -177,7 +177,7 @@ def test_writes_registers_and_lists_next_steps(work: Path) -> None:
     assert (work / "chat" / "deployment.yaml").is_file()
     assert (work / "kustomization.yaml").read_text() == "# apps\nresources:\n  - chat\n  - other  # keep\n"
     out = result.stdout
-    assert f"Wrote 9 files into {work / 'chat'}." in out
+    assert f"Wrote 10 files into {work / 'chat'}." in out  # httproute.yaml since issue 11
     assert "Registered: added chat" in out
     assert "'chat LiteLLM key'" in out and "'Anthropic Claude API'" in out
     assert "kubectl kustomize chat" in out and "aiapp check chat" in out

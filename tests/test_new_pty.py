@@ -115,14 +115,21 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("CPU cores", ENTER)
     s.answer("Memory in GiB", ENTER)
     s.answer("Vector database", DOWN + ENTER)  # the shared Qdrant
-    s.answer("Qdrant collection name", ENTER)
-    s.answer("Vector size of the embeddings", ENTER)
     s.answer("LLM providers the app uses through LiteLLM", SPACE + DOWN + SPACE + ENTER)  # OpenAI, Anthropic
     # The answered checkbox echoes the selection, not questionary's "done (2 selections)".
     s.answer("OpenAI, Anthropic", "")
     s.answer("Bitwarden item holding the app's LiteLLM virtual key", ENTER)
     s.answer("EXCEPTION: providers the app must call directly", ENTER)
+    s.answer("Qdrant collection name", ENTER)
+    s.answer("Embedding model whose vectors", ENTER)
+    s.answer("Vector size of the embeddings", ENTER)
+    s.answer("Distance metric of the collection", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
+    s.answer("Host names the gateway routes to the app", ENTER)
+    s.answer("Request timeout of the route", ENTER)
+    s.answer("Port serving Prometheus metrics", ENTER)
+    s.answer("HTTP path of the metrics", ENTER)
+    s.answer("Create the namespace", ENTER)
     s.answer("Files to write into llama-70b", "", timeout=RENDER_TIMEOUT)
     s.answer("Write these", "y" + ENTER)
     assert s.finish() == 0, s.transcript
@@ -178,6 +185,11 @@ def test_no_at_the_confirmation_writes_nothing(tmp_path: Path) -> None:
     s.answer("Vector database", ENTER)
     s.answer("LLM providers", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
+    s.answer("Host names the gateway routes to the app", ENTER)
+    s.answer("Request timeout of the route", ENTER)
+    s.answer("Port serving Prometheus metrics", ENTER)
+    s.answer("Replicas", ENTER)
+    s.answer("Create the namespace", ENTER)
     s.answer("Write these", "n" + ENTER)
     assert s.finish() == 1
     assert "note: gpu (--set) is not used: it applies only when serves_model" in s.transcript
@@ -207,6 +219,10 @@ def test_typing_replaces_a_default_and_confirmations_wait_for_enter(tmp_path: Pa
     s.answer("Vector database", ENTER)
     s.answer("LLM providers", ENTER)
     s.answer("Does it receive traffic from the gateway?", ENTER)
+    s.answer("Host names the gateway routes to the app", ENTER)
+    s.answer("Request timeout of the route", ENTER)
+    s.answer("Port serving Prometheus metrics", ENTER)
+    s.answer("Create the namespace", ENTER)
     s.answer("Write these", "y" + ENTER, timeout=RENDER_TIMEOUT)
     assert s.finish() == 0, s.transcript
     answers = yaml.safe_load((tmp_path / "app/.copier-answers.yml").read_text())
@@ -219,7 +235,8 @@ def test_a_preset_on_a_terminal_asks_only_the_rest(tmp_path: Path) -> None:
     s.answer("(from preset chat-litellm)", "")
     for prompt in ("Kubernetes namespace", "Arguments of the app's container", "Add a separate cache PVC",
                    "CPU cores", "Memory in GiB", "Bitwarden item holding the app's LiteLLM virtual key",
-                   "EXCEPTION: providers", "Does it receive traffic"):
+                   "EXCEPTION: providers", "Does it receive traffic",
+                   "Request timeout of the route", "HTTP path of the metrics", "Create the namespace"):
         s.answer(prompt, ENTER)  # the defaults
     s.answer("Write these", "n" + ENTER, timeout=RENDER_TIMEOUT)
     assert s.finish() == 1

@@ -73,7 +73,7 @@ def test_recreate_exactly_when_gpu_or_rwo_pvc(preset: str, rendered_preset) -> N
     deadlock = bool(answers["gpu"]) or bool(pvcs(objects))
     strategy = objects["Deployment"]["spec"].get("strategy", {}).get("type", "RollingUpdate")
     assert strategy == ("Recreate" if deadlock else "RollingUpdate")
-    assert objects["Deployment"]["spec"]["replicas"] == 1
+    assert objects["Deployment"]["spec"]["replicas"] == (1 if deadlock else answers["replicas"])
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -210,18 +210,21 @@ def test_ingress_only_from_gateway_on_the_app_port(preset: str, rendered_preset)
     ingress = objects["CiliumNetworkPolicy"]["spec"].get("ingress", [])
     to_ports = [{"ports": [{"port": str(answers["container_port"]), "protocol": "TCP"}]}]
     gateway = {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "gateway"}}
+    monitoring = {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "monitoring"}}
+    metrics_ports = [{"ports": [{"port": str(answers["metrics_port"]), "protocol": "TCP"}]}]
     assert ingress == [
         {"fromEndpoints": [gateway], "toPorts": to_ports},
         # Cilium's own Gateway API Envoy: traffic carries the reserved `ingress` identity.
         {"fromEntities": ["ingress"], "toPorts": to_ports},
-    ]
+    ] + ([{"fromEndpoints": [monitoring], "toPorts": metrics_ports}] if answers["scraped"] else [])
 
 
 def test_no_gateway_means_no_ingress_at_all(tmp_path) -> None:
     from tests.conftest import render
 
-    answers = {**load_preset("chat-litellm"), "gateway_ingress": False}
+    answers = {**load_preset("chat-litellm"), "gateway_ingress": False, "metrics_port": 0}
     objects = load_objects(render(tmp_path / "app", answers))
+    assert "HTTPRoute" not in objects and "ServiceMonitor" not in objects
     policy = objects["CiliumNetworkPolicy"]["spec"]
     assert "ingress" not in policy and policy["enableDefaultDeny"]["ingress"] is True
 
@@ -229,7 +232,8 @@ def test_no_gateway_means_no_ingress_at_all(tmp_path) -> None:
 def test_other_namespace_reaches_shared_services_by_namespace_label(rendered_preset) -> None:
     objects, answers = app(rendered_preset, "other-namespace")
     assert answers["namespace"] == "research"
-    assert all(obj["metadata"]["namespace"] == "research" for obj in objects.values())
+    namespaced = [obj for obj in objects.values() if obj["kind"] != "Namespace"]
+    assert all(obj["metadata"]["namespace"] == "research" for obj in namespaced)
     for rule in egress_rules(objects)[1:]:
         assert rule["toEndpoints"][0]["matchLabels"]["k8s:io.kubernetes.pod.namespace"] == "ai"
 

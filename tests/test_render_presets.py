@@ -17,8 +17,10 @@ import yaml
 from generator.template.schemas import SchemaValidator
 from tests.conftest import PRESETS, in_ci
 
-CORE_KINDS = {"Deployment", "Service", "ConfigMap", "PersistentVolumeClaim"}
-CUSTOM_KINDS = {"CiliumNetworkPolicy", "ExternalSecret"}
+CORE_KINDS = {
+    "Deployment", "Service", "ConfigMap", "PersistentVolumeClaim", "Namespace", "PodDisruptionBudget"
+}
+CUSTOM_KINDS = {"CiliumNetworkPolicy", "ExternalSecret", "HTTPRoute", "ServiceMonitor"}
 
 
 def kustomize_build(app_dir: Path) -> list[dict[str, object]]:
@@ -52,12 +54,15 @@ def test_kustomize_builds_every_listed_file(preset: str, rendered_preset) -> Non
     app_dir = rendered_preset(preset)
     objects = kustomize_build(app_dir)
     kinds = sorted(str(obj["kind"]) for obj in objects)
-    listed = yaml.safe_load((app_dir / "kustomization.yaml").read_text())["resources"]
+    kustomization = yaml.safe_load((app_dir / "kustomization.yaml").read_text())
+    listed = kustomization["resources"]
+    generated = kustomization["configMapGenerator"]
     on_disk = sorted(path.name for path in app_dir.glob("*.yaml") if path.name != "kustomization.yaml")
     assert sorted(listed) == on_disk, "every manifest is listed in kustomization.yaml, and only those"
-    assert len(objects) == len(on_disk), "one object per file"
+    assert len(objects) == len(on_disk) + len(generated), "one object per file, plus the generated ConfigMaps"
     assert {"Deployment", "Service", "ConfigMap", "CiliumNetworkPolicy"} <= set(kinds)
-    assert all(obj["metadata"]["namespace"] for obj in objects)  # type: ignore[index]
+    namespaced = [obj for obj in objects if obj["kind"] != "Namespace"]
+    assert all(obj["metadata"]["namespace"] for obj in namespaced)  # type: ignore[index]
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -69,7 +69,7 @@ def assert_migrated(app: Path) -> None:
     assert data["_commit"] == "v0.1.0"
     policy = (app / "ciliumnetworkpolicy.yaml").read_text(encoding="utf-8")
     assert "The shared Qdrant" in policy
-    assert "qdrant" in (app / "configmap.yaml").read_text(encoding="utf-8").lower()
+    assert "qdrant" in (app / "config.env").read_text(encoding="utf-8").lower()
 
 
 NEEDS_TRUST = "the template's migrations need trust: pass --trust, or configure the template in .aiapp.yml"

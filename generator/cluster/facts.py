@@ -58,6 +58,14 @@ class Cluster:
     secret_store_api_version: str = "external-secrets.io/v1"
     # Where Prometheus runs, when it scrapes apps (None: no scraping).
     monitoring_namespace: str | None = None
+    # The Gateway app routes attach to: name (in gateway_namespace) and listener (None: any listener).
+    gateway_name: str = "gateway"
+    gateway_section: str | None = None
+    gateway_domain: str = ""
+    # Stakater Reloader installed (Secret changes restart pods); namespaces created by the platform.
+    reloader: bool = False
+    namespaces_managed: bool = False
+    bootstrap_image: str = ""
 
     def values(self) -> dict[str, Any]:
         """The constants by name, for formatting fix hints and rule documentation."""
@@ -145,6 +153,12 @@ def _cluster(facts_json: str) -> Cluster:
         secret_store_kind=values["secret_store_kind"],
         secret_store_api_version=values["external_secrets_api_version"],
         monitoring_namespace=values["monitoring_namespace"] or None,
+        gateway_name=values["gateway_name"],
+        gateway_section=values["gateway_section"] or None,
+        gateway_domain=values["gateway_domain"],
+        reloader=bool(values["reloader"]),
+        namespaces_managed=bool(values["namespaces_managed"]),
+        bootstrap_image=values["bootstrap_image"],
     )
 
 

@@ -28,16 +28,10 @@ def bitwarden_items(questions: Sequence[Question], context: Mapping[str, Any]) -
 
     if asked("litellm_key_item") and context.get("litellm_key_item"):
         items.append(Item(context["litellm_key_item"], "the app's LiteLLM virtual key (LITELLM_API_KEY)"))
+    if context.get("vector_db") == "qdrant" and context.get("qdrant_api_key_item"):
+        items.append(Item(context["qdrant_api_key_item"], "the shared Qdrant's API key (QDRANT_API_KEY)"))
     if asked("model_hf_token_item") and context.get("model_hf_token_item"):
         items.append(Item(context["model_hf_token_item"], "a Hugging Face read token (HF_TOKEN)"))
-    if context.get("vector_db") == "qdrant" and context.get("qdrant_api_key_item"):
-        items.append(
-            Item(
-                context["qdrant_api_key_item"],
-                "the shared Qdrant's API key (QDRANT_API_KEY; the cluster profile names it, other apps may "
-                "read it already)",
-            )
-        )
     providers = context.get("providers") or {}
     for provider in context.get("direct_providers") or []:
         info = providers.get(provider, {})
@@ -86,4 +80,21 @@ def next_steps(
     else:
         lines.append("  2. No Bitwarden items to create: the app needs no secrets.")
     lines.append(f"  3. Validate: kubectl kustomize {dest}   and   aiapp check {dest}")
+    shared = shared_services_outside(context)
+    if shared:
+        lines.append(
+            f"  4. The app runs outside the namespace of {' and '.join(shared)}: add the ingress rule of "
+            f"AGENTS.md (section \"On the shared services' side\") to their CiliumNetworkPolicies."
+        )
     return lines
+
+
+def shared_services_outside(context: Mapping[str, Any]) -> list[str]:
+    """The shared services the app calls from another namespace (their policies must admit it)."""
+    namespace = context.get("namespace")
+    found = []
+    if context.get("vector_db") == "qdrant" and namespace != context.get("qdrant_namespace"):
+        found.append(f"the shared Qdrant ({context.get('qdrant_namespace')})")
+    if context.get("llm_providers") and namespace != context.get("litellm_namespace"):
+        found.append(f"LiteLLM ({context.get('litellm_namespace')})")
+    return found

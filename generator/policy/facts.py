@@ -5,12 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import NETWORK_POLICY_KINDS, WORKLOAD_KINDS, mapping, pod_of, sequence
+from generator.policy.k8s import (
+    NETWORK_POLICY_KINDS,
+    WORKLOAD_KINDS,
+    containers,
+    mapping,
+    name_tokens,
+    pod_of,
+    sequence,
+)
 from generator.policy.model import K8sObject, Summary
 from generator.policy.selectors import egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
-SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | {"PersistentVolumeClaim"}
+SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget"})
+SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim"}
+MODEL_MOUNT = "/models"
+
+
+def _llm(pod: Any, cluster: Cluster) -> bool:
+    """A model server (GPU, model volume) or an LLM client (LiteLLM variables): its answers stream."""
+    for container in containers(pod, init=False):
+        resources = mapping(container.data.get("resources"))
+        if any(cluster.gpu_resource in mapping(resources.get(part)) for part in ("requests", "limits")):
+            return True
+        if any(
+            mapping(mount).get("mountPath") == MODEL_MOUNT
+            for mount in sequence(container.data.get("volumeMounts"))
+        ):
+            return True
+        if any(
+            "LITELLM" in name_tokens(str(mapping(env).get("name", "")))
+            for env in sequence(container.data.get("env"))
+        ):
+            return True
+    return False
 
 
 def summarize(
@@ -36,9 +65,12 @@ def summarize(
         )
 
     tier_label = cluster.backup_tier_label
+    if kind in SPEC_KINDS:
+        labels = {str(k): str(v) for k, v in mapping(mapping(obj.data.get("metadata")).get("labels")).items()}
+        return summary(spec=mapping(obj.data.get("spec")), labels=labels)
     if kind == "PersistentVolumeClaim":
         tier = mapping(mapping(obj.data.get("metadata")).get("labels")).get(tier_label)
-        return summary(tier=None if tier is None else str(tier))
+        return summary(tier=None if tier is None else str(tier), spec=mapping(obj.data.get("spec")))
     if kind in NETWORK_POLICY_KINDS:
         specs = [
             (base, spec) for base, spec in policy_specs(obj) if isinstance(spec.get("endpointSelector"), dict)
@@ -71,4 +103,8 @@ def summarize(
         ),
         claims=tuple(claims),
         pod_tier=pod_labels.get(tier_label),
+        replicas=replicas
+        if isinstance(replicas := mapping(obj.data.get("spec")).get("replicas"), int)
+        else None,
+        llm=_llm(pod, cluster),
     )

@@ -146,6 +146,12 @@ class Summary:
     egress: tuple[Egress, ...] = ()
     cluster_wide: bool = False
     tier: str | None = None
+    # Workloads: the replicas (None: unset, 1) and whether it serves or calls a model (streams answers).
+    replicas: int | None = None
+    llm: bool = False
+    # Services, routes, monitors, disruption budgets and PVCs: their spec, for the rules across objects.
+    spec: dict[str, Any] | None = None
+    labels: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "secrets": ("AIA5", "Secrets"),
     "network": ("AIA6", "Network policy"),
     "hardening": ("AIA7", "Hardening baseline"),
+    "apps": ("AIA9", "Routes, metrics, disruption budgets and replicas"),
 }
 
 

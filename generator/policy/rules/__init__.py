@@ -1,5 +1,5 @@
 """The rule families; importing this package registers every rule."""
 
-from generator.policy.rules import gpu, hardening, inputs, network, providers, qdrant, secrets, storage
+from generator.policy.rules import apps, gpu, hardening, inputs, network, providers, qdrant, secrets, storage
 
-__all__ = ["gpu", "hardening", "inputs", "network", "providers", "qdrant", "secrets", "storage"]
+__all__ = ["apps", "gpu", "hardening", "inputs", "network", "providers", "qdrant", "secrets", "storage"]

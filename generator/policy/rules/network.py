@@ -475,6 +475,15 @@ def _ingress(obj: K8sObject, cluster: Cluster) -> Iterator[tuple[str, Hit]]:
                             f"({shown or 'every pod there'})",
                         ),
                     )
+                elif peer == "monitoring" and not sequence(rule.get("toPorts")):
+                    yield (
+                        "other",
+                        Hit(
+                            where,
+                            f'ingress from the monitoring namespace "{cluster.monitoring_namespace}" on '
+                            "every port; Prometheus needs only the metrics port (name it in toPorts)",
+                        ),
+                    )
                 elif peer not in ("gateway", "litellm", "monitoring"):
                     yield (
                         "other",
@@ -505,7 +514,8 @@ _PEERS_QUOTE = (
     "the app beyond it. Admitted besides the gateway namespace: the gateway's own entities "
     "({gateway_entities}: Cilium's Gateway API Envoy); LiteLLM's pods (namespace {litellm_namespace}, "
     "{litellm_selector}), which call the model servers registered with it; and the monitoring namespace of "
-    "the cluster facts, when Prometheus scrapes apps. Pods of the app's own namespace and the node entities "
+    "the cluster facts ({monitoring_namespace}), when Prometheus scrapes apps, on the ports a rule names "
+    "(the metrics port), never every port. Pods of the app's own namespace and the node entities "
     "are reported separately, as notes (AIA605, AIA606). The shared services' own policies are not apps' "
     "policies: every app namespace calls them.",
     fix="Allow ingress only `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
