@@ -27,7 +27,7 @@ from generator.init.profile_file import InitOptions, run_init
 from generator.policy import Options, check_paths
 from generator.template.presets import load_preset
 from generator.template.schemas import SchemaValidator
-from tests.conftest import PRESETS, ROOT, in_ci, load_objects, render
+from tests.conftest import PRESETS, ROOT, in_ci, render
 from tests.test_render_presets import kustomize_build
 from tests.upgrade.scaffold import commit, edit, gitops_repo, status, template_repo
 
@@ -119,27 +119,60 @@ def ports(rule: dict[str, Any]) -> list[str]:
     return [port["port"] for entry in rule["toPorts"] for port in entry["ports"]]
 
 
+def built(app_dir: Path) -> dict[str, dict[str, Any]]:
+    """The kustomize build by kind (`Kind/name` for PVCs and ConfigMaps, the latter without their hash)."""
+    objects: dict[str, dict[str, Any]] = {}
+    for obj in kustomize_build(app_dir):
+        key, name = str(obj["kind"]), str(obj["metadata"]["name"])
+        if key == "ConfigMap":
+            key = "ConfigMap/" + name.rsplit("-", 1)[0]
+        elif key == "PersistentVolumeClaim":
+            key = f"{key}/{name}"
+        objects[key] = obj
+    return objects
+
+
+def from_namespace(rules: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+    return [
+        rule
+        for rule in rules
+        for selector in rule.get("fromEndpoints", [])
+        if selector["matchLabels"].get(f"k8s:{NAMESPACE}") == namespace
+    ]
+
+
 def assert_profile_facts(app_dir: Path, answers: dict[str, Any]) -> None:
     """Every place the template uses a cluster fact holds the profile's value, object by object."""
-    objects = load_objects(app_dir)
+    objects = built(app_dir)
+    app = str(answers["app_name"])
     recorded = yaml.safe_load((app_dir / ".copier-answers.yml").read_text())
     assert recorded["cluster"] == merge(PROFILE), "the facts are recorded for plain `copier update`"
     qdrant, gpu = PROFILE["qdrant"], PROFILE["gpu"]
 
     for obj in objects.values():
         assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == PROFILE["part_of"]
+    assert "Namespace" not in objects, "the platform creates namespaces (namespaces_managed)"
 
     policy = objects["CiliumNetworkPolicy"]
+    ingress = policy["spec"].get("ingress", [])
+    assert not any("fromEntities" in rule for rule in ingress), "the profile lists no gateway entities"
+    assert not from_namespace(ingress, "gateway") and not from_namespace(ingress, "monitoring")
     if answers.get("gateway_ingress", True):
-        assert policy["spec"]["ingress"] == [
-            {
-                "fromEndpoints": [{"matchLabels": {f"k8s:{NAMESPACE}": "envoy-gateway-system"}}],
-                "toPorts": [
-                    {"ports": [{"port": str(answers.get("container_port", 8000)), "protocol": "TCP"}]}
-                ],
-            }
-        ], "gateway pods only: the profile lists no gateway entities"
-    config = objects["ConfigMap"]["data"]
+        [rule] = from_namespace(ingress, "envoy-gateway-system")
+        assert ports(rule) == [str(answers.get("container_port", 8000))]
+        route = objects["HTTPRoute"]
+        assert route["spec"]["parentRefs"] == [
+            {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "envoy-gateway-system",
+             "name": "main", "sectionName": "websecure"}
+        ]
+        if "hostnames" not in answers:
+            assert route["spec"]["hostnames"] == [f"{app}.ai.home.example"]
+    if "ServiceMonitor" in objects:
+        [rule] = from_namespace(ingress, "observability")
+        assert ports(rule) == [str(objects["Service"]["spec"]["ports"][-1]["port"])] or ports(rule)
+    else:
+        assert not from_namespace(ingress, "observability")
+    config = objects[f"ConfigMap/{app}-config"]["data"]
     if answers.get("llm_providers"):
         [rule] = egress_to(policy, "litellm")
         assert rule["toEndpoints"] == [{"matchLabels": {f"k8s:{NAMESPACE}": "litellm", "app": "litellm"}}]
@@ -147,14 +180,18 @@ def assert_profile_facts(app_dir: Path, answers: dict[str, Any]) -> None:
         assert config["LITELLM_BASE_URL"] == "http://litellm-proxy.litellm.svc.cluster.local:80"
     else:
         assert not egress_to(policy, "litellm") and "LITELLM_BASE_URL" not in config
-    pod = objects["Deployment"]["spec"]["template"]["spec"]
-    env = {item["name"]: item for item in pod["containers"][0].get("env", [])}
+    deployment = objects["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    server = next(c for c in pod["containers"] if c["name"] == app)
+    env = {item["name"]: item for item in server.get("env", [])}
     if answers.get("vector_db") == "qdrant":
         [rule] = egress_to(policy, "qdrant")
         assert rule["toEndpoints"] == [{"matchLabels": {f"k8s:{NAMESPACE}": "qdrant", "app": "qdrant"}}]
         assert ports(rule) == [str(qdrant["target_port"])]
         assert config["QDRANT_URL"] == "http://qdrant-http.qdrant.svc.cluster.local:80"
         assert env["QDRANT_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "QDRANT_API_KEY"
+        images = {c["name"]: c["image"] for c in pod.get("initContainers", [])}
+        assert images["qdrant-collection"] == qdrant["bootstrap_image"]
     else:
         assert not egress_to(policy, "qdrant") and "QDRANT_API_KEY" not in env
     assert pod["securityContext"]["runAsUser"] == PROFILE["run_as_uid"] == pod["securityContext"]["fsGroup"]
@@ -162,13 +199,14 @@ def assert_profile_facts(app_dir: Path, answers: dict[str, Any]) -> None:
         assert pod["nodeSelector"] == gpu["node_selector"]
         assert pod["tolerations"] == gpu["tolerations"]
         assert pod["runtimeClassName"] == "nvidia"
-        assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == answers.get("gpu_count", 1)
+        assert server["resources"]["limits"]["nvidia.com/gpu"] == answers.get("gpu_count", 1)
     else:
         assert not {"nodeSelector", "tolerations", "runtimeClassName"} & set(pod)
     for key, claim in objects.items():
         if key.startswith("PersistentVolumeClaim/"):
             assert claim["spec"]["storageClassName"] == "ceph-block"
     secret = objects.get("ExternalSecret")
+    annotations = deployment["metadata"].get("annotations", {})
     if secret is not None:
         assert secret["apiVersion"] == "external-secrets.io/v1"
         assert secret["spec"]["secretStoreRef"] == {"name": "bitwarden", "kind": "ClusterSecretStore"}
@@ -176,6 +214,9 @@ def assert_profile_facts(app_dir: Path, answers: dict[str, Any]) -> None:
         assert ("QDRANT_API_KEY" in items) == (answers.get("vector_db") == "qdrant")
         if "QDRANT_API_KEY" in items:
             assert items["QDRANT_API_KEY"] == "Qdrant API key"
+        assert annotations["secret.reloader.stakater.com/reload"] == f"{app}-secrets", "Reloader installed"
+    else:
+        assert "secret.reloader.stakater.com/reload" not in annotations
     agents = (app_dir / "AGENTS.md").read_text()
     if answers.get("gpu"):
         assert "kubectl get nodes -l gpu=true\n" in agents and "RuntimeClass `nvidia`" in agents
@@ -183,7 +224,8 @@ def assert_profile_facts(app_dir: Path, answers: dict[str, Any]) -> None:
 
 def expected_under_defaults(answers: dict[str, Any]) -> set[str]:
     """The rules the same manifests break against the default facts: where the two clusters differ."""
-    expected = {"AIA604"} if answers.get("gateway_ingress", True) else set()
+    # The gateway: ingress from its namespace, and the route's parent Gateway.
+    expected = {"AIA604", "AIA902"} if answers.get("gateway_ingress", True) else set()
     if answers.get("serves_model", True) or answers.get("cache_pvc"):
         expected.add("AIA201")  # storage class
     if answers.get("llm_providers"):
@@ -244,7 +286,7 @@ def test_plain_copier_takes_the_facts_from_the_aiapp_yml_as_data_file(tmp_path: 
     assert result.returncode == 0, result.stderr
     recorded = yaml.safe_load((tmp_path / "app" / ".copier-answers.yml").read_text())
     assert recorded["cluster"] == PROFILE and "template" not in recorded
-    policy = load_objects(tmp_path / "app")["CiliumNetworkPolicy"]
+    policy = built(tmp_path / "app")["CiliumNetworkPolicy"]
     assert [ports(rule) for rule in egress_to(policy, "litellm")] == [["4000"]]
 
     # Without the data file: nothing recorded, the defaults rendered.
@@ -255,7 +297,7 @@ def test_plain_copier_takes_the_facts_from_the_aiapp_yml_as_data_file(tmp_path: 
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "cluster" not in yaml.safe_load((tmp_path / "plain" / ".copier-answers.yml").read_text())
-    ingress = load_objects(tmp_path / "plain")["CiliumNetworkPolicy"]["spec"]["ingress"]
+    ingress = built(tmp_path / "plain")["CiliumNetworkPolicy"]["spec"]["ingress"]
     assert ingress[0]["fromEndpoints"] == [{"matchLabels": {f"k8s:{NAMESPACE}": "gateway"}}]
 
 
@@ -341,10 +383,16 @@ def test_init_detect_proposes_what_the_manifests_show(tmp_path: Path) -> None:
     assert "litellm.target_port" in result.stdout and "service.yaml" in result.stdout  # with its file
     assert "gpu.tolerations" in result.stdout and "deployment.yaml" in result.stdout
     written = yaml.safe_load((repo / ".aiapp.yml").read_text())["cluster"]
-    detectable = {key: value for key, value in PROFILE.items() if key not in ("part_of", "run_as_uid")}
-    detectable["gateway"] = {"namespace": "envoy-gateway-system"}
-    expected = merge(detectable)
-    assert written == expected
+    found = {
+        "litellm": PROFILE["litellm"],
+        "qdrant": {key: value for key, value in PROFILE["qdrant"].items() if key != "bootstrap_image"},
+        "gpu": PROFILE["gpu"],
+        "gateway": {"namespace": "envoy-gateway-system", "name": "main"},
+        "monitoring": {"namespace": "monitoring"},  # where the fixture's Prometheus runs
+        "storage_class": "ceph-block",
+        "secret_store": PROFILE["secret_store"],
+    }
+    assert written == merge(found)
 
 
 def test_init_detect_on_a_repo_without_them_proposes_the_defaults_and_says_so(tmp_path: Path) -> None:
@@ -402,7 +450,7 @@ def test_a_profile_change_shows_as_drift_and_update_rolls_it_out_keeping_hand_ed
     (repo / ".aiapp.yml").write_text("cluster:\n  storage_class: proxmox-csi\n")
     gitops_repo(repo, [("apps/rag-api", "rag-cpu-qdrant"), ("apps/team-chat", "chat-litellm")], src=str(tpl))
     rag = repo / "apps/rag-api"
-    edit(rag / "configmap.yaml", '  APP_NAME: "rag-api"\n', '  APP_NAME: "rag-api"\n  TEAM: "search"\n')
+    edit(rag / "config.env", "APP_NAME=rag-api\n", "APP_NAME=rag-api\nTEAM=search\n")
     commit(repo, "hand edit")
     assert aiapp("status", "--check", cwd=repo).exit_code == 0
 
@@ -424,9 +472,10 @@ def test_a_profile_change_shows_as_drift_and_update_rolls_it_out_keeping_hand_ed
     for app in ("rag-api", "team-chat"):
         recorded = yaml.safe_load((repo / "apps" / app / ".copier-answers.yml").read_text())
         assert recorded["cluster"] == merge(PROFILE)
-    objects = load_objects(rag)
-    assert objects["ConfigMap"]["data"]["TEAM"] == "search", "the hand edit is kept"
-    assert objects["ConfigMap"]["data"]["QDRANT_URL"] == "http://qdrant-http.qdrant.svc.cluster.local:80"
+    objects = built(rag)
+    config = objects["ConfigMap/rag-api-config"]["data"]
+    assert config["TEAM"] == "search", "the hand edit is kept"
+    assert config["QDRANT_URL"] == "http://qdrant-http.qdrant.svc.cluster.local:80"
     assert objects["PersistentVolumeClaim/rag-api-models"]["spec"]["storageClassName"] == "ceph-block"
     policy = objects["CiliumNetworkPolicy"]
     assert [ports(rule) for rule in egress_to(policy, "qdrant")] == [["6333"]]

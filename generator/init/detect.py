@@ -4,8 +4,8 @@ Every proposal names the file it came from, so the engineer can judge it before 
 What is looked for: the LiteLLM and Qdrant Deployments/StatefulSets and the Services in front of them
 (namespace, the Service's selector, port and target port, Qdrant's API-key environment variable and the
 ExternalSecret entry behind it), GPU workloads (resource name, node selector, tolerations, RuntimeClass),
-the ExternalSecrets (API version, store), the Gateways (namespace), PVCs (storage class) and Prometheus
-(namespace). Facts that are not found keep the defaults, and the report says so.
+the ExternalSecrets (API version, store), the Gateways (namespace and name), PVCs (storage class) and
+Prometheus (namespace). Facts that are not found keep the defaults, and the report says so.
 """
 
 from __future__ import annotations
@@ -293,11 +293,12 @@ def _detect_others(objects: list[Manifest], detection: Detection) -> None:
             found.append(Proposal("secret_store.kind", kind[0], kind[1]))
     else:
         detection.missing.append("secret_store (no ExternalSecret)")
-    gateway = _most_common(
-        [(obj.namespace, obj.file) for obj in objects if obj.kind == "Gateway" and obj.namespace]
-    )
+    gateways = [obj for obj in objects if obj.kind == "Gateway" and obj.namespace]
+    gateway = _most_common([(obj.namespace, obj.file) for obj in gateways])
     if gateway:
         found.append(Proposal("gateway.namespace", gateway[0], gateway[1]))
+        first = next(obj for obj in gateways if obj.namespace == gateway[0])
+        found.append(Proposal("gateway.name", first.name, first.file))
     else:
         detection.missing.append("gateway.namespace (no Gateway)")
     claims = [
