@@ -261,7 +261,7 @@ spec:
               protocol: TCP
 """,
     "externalsecret.yaml": """\
-apiVersion: external-secrets.io/v1beta1
+apiVersion: external-secrets.io/v1
 kind: ExternalSecret
 metadata:
   name: "{app}-secrets"

@@ -37,3 +37,9 @@ class Interrupted(AiappError):
     """Ctrl-C after something was written: the message says what is on disk."""
 
     exit_code = 130
+
+
+class ProfileError(AiappError):
+    """The cluster profile (the `cluster:` section of `.aiapp.yml`) is invalid: exit code 2."""
+
+    exit_code = 2

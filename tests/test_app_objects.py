@@ -112,7 +112,7 @@ def test_metrics_scraped_on_a_service_port_and_admitted_from_monitoring_only_the
 
 
 def test_no_monitoring_namespace_means_no_servicemonitor(tmp_path: Path) -> None:
-    answers = {**load_preset("inference-8b-fp16"), "customize_cluster": True, "monitoring_namespace": ""}
+    answers = {**load_preset("inference-8b-fp16"), "cluster": {"monitoring": {"namespace": None}}}
     objects = built(render(tmp_path / "app", answers))
     assert "ServiceMonitor" not in objects
     assert all("monitoring" not in str(rule) for rule in objects["CiliumNetworkPolicy"]["spec"]["ingress"])
@@ -144,7 +144,7 @@ def test_a_config_change_changes_the_pod_template_so_the_pods_roll(tmp_path: Pat
 
 
 def test_secret_rotation_restarts_pods_only_where_a_reloader_is_installed(tmp_path: Path) -> None:
-    answers = {**load_preset("chat-litellm"), "customize_cluster": True, "reloader": True}
+    answers = {**load_preset("chat-litellm"), "cluster": {"reloader": True}}
     deployment = built(render(tmp_path / "app", answers))["Deployment"]
     assert deployment["metadata"]["annotations"]["secret.reloader.stakater.com/reload"] == "team-chat-secrets"
     plain = built(render(tmp_path / "plain", load_preset("chat-litellm")))["Deployment"]
@@ -164,7 +164,7 @@ def test_own_namespace_is_created_with_pod_security_restricted(rendered_preset) 
 
 
 def test_namespaces_managed_elsewhere_are_never_created(tmp_path: Path) -> None:
-    answers = {**load_preset("other-namespace"), "customize_cluster": True, "namespaces_managed": True}
+    answers = {**load_preset("other-namespace"), "cluster": {"namespaces_managed": True}}
     assert "Namespace" not in built(render(tmp_path / "app", answers))
 
 

@@ -1,8 +1,8 @@
 """The package's dependency direction, read from the code's own imports: cli -> capabilities -> foundations.
 
 Each `generator/<package>/__init__.py` docstring says what the package may import; ALLOWED is the same
-table as data, and docs/architecture.md draws it. A capability (`new`, `fleet`, `policy`) never imports
-another capability, and a foundation never imports a capability.
+table as data, and docs/architecture.md draws it. A capability (`new`, `fleet`, `policy`, `init`) never
+imports another capability, and a foundation never imports a capability.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FOUNDATIONS = {"errors", "runtime", "template", "cluster"}
-CAPABILITIES = {"new", "fleet", "policy"}
+CAPABILITIES = {"new", "fleet", "policy", "init"}
 # What each part of `generator` may import besides itself and the root package (`generator.__version__`).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "new": FOUNDATIONS,
     "fleet": FOUNDATIONS,
     "policy": FOUNDATIONS,
+    "init": FOUNDATIONS,
     "cli": FOUNDATIONS | CAPABILITIES,
     "__main__": {"cli"},
 }

@@ -54,8 +54,7 @@ def scan(
     answers = {**load_preset("rag-cpu-qdrant"), "app_name": "pinned"}
     answers["image"] = f"{answers['image']}{DIGEST}"
     # A Qdrant app also runs the cluster's bootstrap image (the collection init container): pin it too.
-    answers["customize_cluster"] = True
-    answers["bootstrap_image"] = f"docker.io/library/python:3.12.8-slim{DIGEST}"
+    answers["cluster"] = {"qdrant": {"bootstrap_image": f"docker.io/library/python:3.12.8-slim{DIGEST}"}}
     render(base / DIGEST_PINNED, answers)
     result = subprocess.run(
         [

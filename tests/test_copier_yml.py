@@ -38,8 +38,14 @@ def test_cluster_constants_default_to_the_patterns_document() -> None:
     assert constants["secret_store"] == "bitwarden-backend"
     assert constants["qdrant_url"] == "http://qdrant.ai.svc.cluster.local:6333"
     assert constants["litellm_url"] == "http://litellm.ai.svc.cluster.local:4000"
-    assert constants["external_secrets_api_version"] == "external-secrets.io/v1beta1"
-    assert constants["gpu_resource"] == "nvidia.com/gpu" and constants["gpu_node_label"] == "gpu-node"
+    # The one departure from the patterns document: v1beta1 is no longer served (docs/patterns.md).
+    assert constants["external_secrets_api_version"] == "external-secrets.io/v1"
+    assert constants["gpu_resource"] == "nvidia.com/gpu"
+    assert constants["gpu_node_selector"] == {"gpu-node": "true"}
+    toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    assert constants["gpu_tolerations"] == [toleration]
+    assert constants["litellm_selector"] == {"app.kubernetes.io/name": "litellm"}
+    assert constants["qdrant_target_port"] == 6333 and constants["qdrant_api_key_item"] == ""
 
 
 def test_plain_copier_cli_renders_without_the_aiapp_package(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from generator.policy.rules.serving import CACHE_VARIABLES
 from generator.template.presets import load_preset
@@ -271,7 +272,8 @@ def test_secrets_only_through_external_secret(preset: str, rendered_preset) -> N
         assert "ExternalSecret" not in objects
         return
     secret = objects["ExternalSecret"]
-    assert secret["apiVersion"] == "external-secrets.io/v1beta1"
+    # v1: external-secrets stopped serving v1beta1 in 0.17 (docs/patterns.md).
+    assert secret["apiVersion"] == "external-secrets.io/v1"
     assert secret["spec"]["secretStoreRef"] == {"name": "bitwarden-backend", "kind": "ClusterSecretStore"}
     keys = {entry["secretKey"]: entry["remoteRef"]["key"] for entry in secret["spec"]["data"]}
     if answers["llm_providers"]:
@@ -289,15 +291,15 @@ def test_secrets_only_through_external_secret(preset: str, rendered_preset) -> N
             assert "value" not in env or env["name"] in literal, env
 
 
-def test_external_secrets_api_version_is_one_setting(tmp_path) -> None:
+def test_external_secrets_api_version_is_one_profile_fact(tmp_path) -> None:
     from tests.conftest import render
 
-    answers = {**load_preset("chat-litellm"), "customize_cluster": True,
-               "external_secrets_api_version": "external-secrets.io/v1"}
+    answers = {**load_preset("chat-litellm"),
+               "cluster": {"secret_store": {"api_version": "external-secrets.io/v1beta1"}}}
     app_dir = render(tmp_path / "app", answers)
-    assert load_objects(app_dir)["ExternalSecret"]["apiVersion"] == "external-secrets.io/v1"
-    recorded = (app_dir / ".copier-answers.yml").read_text()
-    assert "external_secrets_api_version: external-secrets.io/v1" in recorded
+    assert load_objects(app_dir)["ExternalSecret"]["apiVersion"] == "external-secrets.io/v1beta1"
+    recorded = yaml.safe_load((app_dir / ".copier-answers.yml").read_text())
+    assert recorded["cluster"] == {"secret_store": {"api_version": "external-secrets.io/v1beta1"}}
 
 
 # --- Hardening and labels --------------------------------------------------------------------------------
@@ -387,7 +389,7 @@ def test_download_step_sees_no_gpu_and_buffers_in_memory(rendered_preset) -> Non
 def test_gpu_runtime_class_is_one_cluster_setting(tmp_path) -> None:
     from tests.conftest import render
 
-    answers = {**load_preset("inference-8b-fp16"), "customize_cluster": True, "gpu_runtime_class": "nvidia"}
+    answers = {**load_preset("inference-8b-fp16"), "cluster": {"gpu": {"runtime_class": "nvidia"}}}
     spec = pod_spec(load_objects(render(tmp_path / "app", answers)))
     assert spec["runtimeClassName"] == "nvidia"
     standard = render(tmp_path / "std", load_preset("inference-8b-fp16"))

@@ -35,7 +35,9 @@ def test_questions_keep_file_order_and_skip_settings() -> None:
     names = [question.name for question in QUESTIONS]
     assert names[:4] == ["app_name", "namespace", "description", "image"]
     assert not any(name.startswith("_") for name in names)
-    assert names.index("customize_cluster") < names.index("storage_class")
+    # The profile comes before the facts computed from it, and those before what uses them.
+    assert names.index("cluster_defaults") < names.index("cluster") < names.index("cluster_facts")
+    assert names.index("cluster_facts") < names.index("storage_class") < names.index("needs_secret")
 
 
 def test_parse_questions_reads_labels_values_and_plain_values() -> None:
@@ -55,7 +57,8 @@ def test_parse_questions_reads_labels_values_and_plain_values() -> None:
 
 def test_computed_and_cluster_questions_are_recognised() -> None:
     assert q("model_memory_gib").computed and not q("model_memory_gib").cluster
-    assert q("storage_class").cluster and not q("storage_class").computed
+    assert q("cluster").cluster and not q("cluster").computed
+    assert q("storage_class").computed and not q("storage_class").cluster
     assert not q("app_name").computed
 
 
@@ -110,8 +113,9 @@ def test_defaults_follow_earlier_answers() -> None:
 def test_conditions_follow_earlier_answers() -> None:
     assert is_asked(q("gpu_count"), {"serves_model": True, "gpu": True})
     assert not is_asked(q("gpu_count"), {"serves_model": True, "gpu": False})
-    assert not is_asked(q("storage_class"), {"customize_cluster": False})
-    assert is_asked(q("storage_class"), {"customize_cluster": True})
+    # Copier records the profile only when it was given (or recorded before); otherwise the defaults apply.
+    assert not is_asked(q("cluster"), {})
+    assert is_asked(q("cluster"), {"cluster": {"storage_class": "ceph-rbd"}})
     assert not is_asked(q("model_memory_gib"), {})
 
 

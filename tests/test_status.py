@@ -72,6 +72,7 @@ def test_json_format(fleet: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) 
         "state": "behind",
         "conflicts": [],
         "detail": None,
+        "cluster_drift": [],
     }
 
 

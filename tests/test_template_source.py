@@ -158,7 +158,8 @@ def test_unknown_settings_keys_are_warned_about_once(
     ts.configured_sources(gitops)
     warned = capsys.readouterr().err.splitlines()
     assert warned == [
-        f"warning: {settings}: unknown key 'templ' ignored (the known keys are 'template', 'check')"
+        f"warning: {settings}: unknown key 'templ' ignored "
+        "(the known keys are 'template', 'cluster', 'check')"
     ]
 
     settings.write_text("template: https://git.example.com/aiapp.git\nrefs: main\n", encoding="utf-8")

@@ -80,9 +80,11 @@ def test_asks_in_copier_order_and_never_asks_computed_or_cluster_questions() -> 
     assert prompter.asked == asked
 
 
-def test_cluster_questions_only_after_customize_cluster() -> None:
-    prompter, context, _ = run({"customize_cluster": [True], "storage_class": ["ceph-rbd"]})
-    assert "storage_class" in prompter.asked and context["storage_class"] == "ceph-rbd"
+def test_the_cluster_profile_is_given_never_asked() -> None:
+    given = Given(values={"cluster": {"storage_class": "ceph-rbd"}}, sources={"cluster": "a profile"})
+    prompter, context, asked = run({}, given)
+    assert "cluster" not in prompter.asked and "cluster" not in asked
+    assert context["storage_class"] == "ceph-rbd"
 
 
 def test_conditional_questions_follow_the_answers() -> None:

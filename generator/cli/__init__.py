@@ -22,6 +22,7 @@ SUMMARY = (
 )
 # Each command's one-line summary, shown by `aiapp --help` (the Typer app registers them as short help).
 COMMANDS: dict[str, str] = {
+    "init": "Write the cluster profile (.aiapp.yml `cluster:`): defaults, --detect, --set or prompts.",
     "new": "Create a new app: the wizard, or --preset/--answers-file/--set for scripts.",
     "presets": "List the presets: named answer sets for `aiapp new --preset`.",
     "update": "Update every generated app under the paths to the latest template version.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from generator import __version__
-from generator.cli import ROOT_OPTIONS, SUMMARY, check, new, status, update
+from generator.cli import ROOT_OPTIONS, SUMMARY, check, init, new, status, update
 
 app = typer.Typer(
     name="aiapp",
@@ -32,5 +32,5 @@ def _root(
     """Scaffold AI applications for the GitOps cluster."""
 
 
-for _module in (new, update, status, check):
+for _module in (init, new, update, status, check):
     _module.register(app)

@@ -17,8 +17,9 @@ HELP = """Show the template version of every generated app under PATH... (defaul
 PATH: directories to search; apps are found by their .copier-answers.yml.
 
 States: current, behind (a newer release exists), ahead (past the latest release), conflicts (conflict
-markers left by an update), unknown (the template or the app's version cannot be found).
-With --check, exit 1 when any app is behind, has conflicts or is unknown (for CI).
+markers left by an update), unknown (the template or the app's version cannot be found), drift (current,
+but rendered with other cluster facts than the profile in .aiapp.yml: `aiapp update` re-applies it).
+With --check, exit 1 when any app is behind, drifted, has conflicts or is unknown (for CI).
 """
 
 
@@ -66,8 +67,8 @@ def status(
     failing = [row for row in rows if row.state.fails_check]
     if check and failing:
         typer.echo(
-            f"{len(failing)} of {len(rows)} apps need attention: run `aiapp update` for the ones behind, "
-            "resolve conflicts, fix unknown ones",
+            f"{len(failing)} of {len(rows)} apps need attention: run `aiapp update` for the ones behind or "
+            "drifted, resolve conflicts, fix unknown ones",
             err=True,
         )
         raise typer.Exit(1)

@@ -1,7 +1,6 @@
-"""The cluster constants the rules check against, read from copier.yml (never written a second time).
-
-`generator.questions.resolve({})` evaluates every default like Copier does, so the checker and the
-template always agree on the storage class, the secret store, the shared service hosts and the labels.
+"""The cluster facts the rules check against: the profile's (generator/cluster/profile.py), evaluated
+by copier.yml's own expressions (`generator.template.questions.resolve`), so the checker and the
+template always agree on the storage class, the secret store, the shared services and the GPU nodes.
 """
 
 from __future__ import annotations
@@ -12,6 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from generator.cluster.profile import PROFILE_QUESTION, Profile, defaults, find_profile
+
+NAME_LABEL = "app.kubernetes.io/name"
 
 @dataclass(frozen=True)
 class Cluster:
@@ -53,7 +55,7 @@ class Cluster:
     gpu_tolerations: tuple[tuple[tuple[str, str], ...], ...] = ()
     gpu_runtime_class: str | None = None
     secret_store_kind: str = "ClusterSecretStore"
-    secret_store_api_version: str = "external-secrets.io/v1beta1"
+    secret_store_api_version: str = "external-secrets.io/v1"
     # Where Prometheus runs, when it scrapes apps (None: no scraping).
     monitoring_namespace: str | None = None
     # The Gateway app routes attach to: name (in gateway_namespace) and listener (None: any listener).
@@ -102,18 +104,25 @@ def _tier_choices() -> tuple[str, ...]:
     raise ValueError("copier.yml has no choices for model_backup_tier")
 
 
+def _pairs(mapping: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(key), str(value)) for key, value in dict(mapping).items())
+
+
 @cache
-def cluster(overrides: tuple[tuple[str, str], ...] = ()) -> Cluster:
-    """The constants of copier.yml, with an app's own cluster answers (JSON values) if any; cached."""
+def _cluster(facts_json: str) -> Cluster:
+    """The Cluster for a validated, complete profile (its JSON text is the cache key)."""
     from generator.template.questions import resolve
 
-    values = resolve({name: json.loads(value) for name, value in overrides})
+    values = resolve({PROFILE_QUESTION: json.loads(facts_json)})
     tiers = _tier_choices()
+    qdrant_selector = _pairs(values["qdrant_selector"])
+    litellm_selector = _pairs(values["litellm_selector"])
+    node_selector = _pairs(values["gpu_node_selector"])
     return Cluster(
         storage_class=values["storage_class"],
         secret_store=values["secret_store"],
         gpu_resource=values["gpu_resource"],
-        gpu_node_label=values["gpu_node_label"],
+        gpu_node_label=node_selector[0][0] if node_selector else "",
         backup_tier_label=values["backup_tier_label"],
         backup_tiers=tiers,
         critical_tier=values["model_backup_tier"],
@@ -124,27 +133,26 @@ def cluster(overrides: tuple[tuple[str, str], ...] = ()) -> Cluster:
         qdrant_service=values["qdrant_service"],
         qdrant_namespace=values["qdrant_namespace"],
         qdrant_port=int(values["qdrant_port"]),
-        qdrant_name_label=values["qdrant_name_label"],
+        qdrant_name_label=dict(qdrant_selector).get(NAME_LABEL, ""),
         qdrant_url=values["qdrant_url"],
         litellm_service=values["litellm_service"],
         litellm_namespace=values["litellm_namespace"],
         litellm_port=int(values["litellm_port"]),
-        litellm_name_label=values["litellm_name_label"],
+        litellm_name_label=dict(litellm_selector).get(NAME_LABEL, ""),
         litellm_url=values["litellm_url"],
         providers=tuple((name, spec["host"]) for name, spec in values["providers"].items()),
         model_hub_names=tuple(values["model_hub_hosts"]["names"]),
         model_hub_patterns=tuple(values["model_hub_hosts"]["patterns"]),
-        qdrant_selector=(("app.kubernetes.io/name", values["qdrant_name_label"]),),
-        qdrant_target_port=int(values["qdrant_port"]),
-        litellm_selector=(("app.kubernetes.io/name", values["litellm_name_label"]),),
-        litellm_target_port=int(values["litellm_port"]),
-        gpu_node_selector=((values["gpu_node_label"], "true"),),
-        gpu_tolerations=(
-            (("key", values["gpu_resource"]), ("operator", "Exists"), ("effect", "NoSchedule")),
-        ),
-        gpu_runtime_class=values["gpu_runtime_class"] or None,
-        secret_store_api_version=values["external_secrets_api_version"],
+        qdrant_selector=qdrant_selector,
+        qdrant_target_port=int(values["qdrant_target_port"]),
         qdrant_api_key_item=values["qdrant_api_key_item"] or None,
+        litellm_selector=litellm_selector,
+        litellm_target_port=int(values["litellm_target_port"]),
+        gpu_node_selector=node_selector,
+        gpu_tolerations=tuple(_pairs(toleration) for toleration in values["gpu_tolerations"]),
+        gpu_runtime_class=values["gpu_runtime_class"] or None,
+        secret_store_kind=values["secret_store_kind"],
+        secret_store_api_version=values["external_secrets_api_version"],
         monitoring_namespace=values["monitoring_namespace"] or None,
         gateway_name=values["gateway_name"],
         gateway_section=values["gateway_section"] or None,
@@ -155,42 +163,44 @@ def cluster(overrides: tuple[tuple[str, str], ...] = ()) -> Cluster:
     )
 
 
-ANSWERS_FILE = ".copier-answers.yml"
+def cluster(profile: Profile | None = None) -> Cluster:
+    """The facts of a profile (default: copier.yml's defaults); cached per profile."""
+    return _cluster((profile or Profile(defaults())).key())
 
 
 @cache
-def _directory_overrides(directory: Path) -> tuple[tuple[str, str], ...]:
-    """The cluster answers recorded by the nearest generated app at or above `directory`."""
-    for candidate in (directory, *directory.parents):
-        answers_file = candidate / ANSWERS_FILE
-        if answers_file.is_file():
-            return _cluster_answers(answers_file)
-    return ()
+def profile_for_directory(directory: Path) -> Profile:
+    """The profile that governs `directory`: the nearest `.aiapp.yml` with `cluster:`, else the defaults.
+
+    Cached for the process (a check reads each directory's once); `forget_profiles()` starts over.
+    """
+    return find_profile(directory)
 
 
-def _cluster_answers(answers_file: Path) -> tuple[tuple[str, str], ...]:
-    """The cluster questions an app answered itself (`customize_cluster: true`); () for the others."""
-    from generator.errors import UsageError
-    from generator.template.answers import load_yaml_mapping
-    from generator.template.questions import load_questions
+def forget_profiles() -> None:
+    """Drop the cached profiles (after `.aiapp.yml` changed, in a long-lived process or a test)."""
+    profile_for_directory.cache_clear()
+    _cluster_in.cache_clear()
 
-    try:
-        answers = load_yaml_mapping(answers_file, "the answers file")
-    except UsageError:
-        return ()
-    if answers.get("customize_cluster") is not True:
-        return ()
-    names = {question.name for question in load_questions() if question.cluster}
-    return tuple(sorted((name, json.dumps(value)) for name, value in answers.items() if name in names))
+
+@cache
+def _cluster_in(directory: Path) -> Cluster:
+    return cluster(profile_for_directory(directory))
+
+
+def cluster_at(path: str) -> Cluster:
+    """The facts for a path given on the command line (a directory, or a file in one)."""
+    where = Path(path).absolute()
+    return _cluster_in(where if where.is_dir() else where.parent)
 
 
 def cluster_for(file: str) -> Cluster:
-    """The constants that apply to a manifest: those of the app it belongs to, else the standard ones.
+    """The facts a manifest is checked against: the profile of the GitOps repository it is in.
 
-    An app rendered for another cluster (`customize_cluster: true`) records its storage class, secret
-    store, hosts and labels in its `.copier-answers.yml`; its manifests are checked against those.
+    Never an app's own answers: `.copier-answers.yml` records what an app was rendered with, and an
+    app cannot relax a house rule for itself by recording other facts; only the profile (or a reasoned
+    suppression) can. A file outside any repository with a profile gets the defaults.
     """
     if not file or file.startswith("<"):
-        return cluster()
-    return cluster(_directory_overrides(Path(file).absolute().parent))
-
+        return _cluster_in(Path.cwd().absolute())
+    return _cluster_in(Path(file).absolute().parent)

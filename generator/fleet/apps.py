@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ class App:
     src_path: str | None
     commit: str | None
     problem: str | None = None  # why it cannot be updated at all (unreadable answers, no _src_path ...)
+    # The cluster facts the app recorded (the `cluster` answer); None when it recorded none.
+    cluster: Any = None
 
     @property
     def label(self) -> str:
@@ -107,7 +109,7 @@ def load_app(directory: Path) -> App:
             problem=f"{ANSWERS_FILE} has no _commit: it was rendered from a template that is not a git "
             "repository, so there is no version to update from",
         )
-    return App(directory, src, commit)
+    return App(directory, src, commit, cluster=answers.get("cluster"))
 
 
 def conflict_files(app_dir: Path) -> list[str]:
@@ -168,9 +170,10 @@ def uncommitted_files(app_dir: Path) -> list[str]:
 
 
 class State(StrEnum):
-    """Where an app stands against the template's latest release."""
+    """Where an app stands against the template's latest release (and the cluster profile)."""
 
     CURRENT = "current"
+    DRIFT = "drift"  # at the latest release, but rendered with other cluster facts than the profile's
     BEHIND = "behind"
     AHEAD = "ahead"  # updated to a commit after the latest release (e.g. --vcs-ref main)
     CONFLICTS = "conflicts"
@@ -179,7 +182,7 @@ class State(StrEnum):
     @property
     def fails_check(self) -> bool:
         """`aiapp status --check` fails on these."""
-        return self in {State.BEHIND, State.CONFLICTS, State.UNKNOWN}
+        return self in {State.BEHIND, State.CONFLICTS, State.UNKNOWN, State.DRIFT}
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ class AppStatus:
     state: State
     conflicts: tuple[str, ...] = ()
     detail: str = ""
+    drift: tuple[str, ...] = ()  # `key.path: recorded -> profile` of every cluster fact that differs
 
     def as_json(self) -> dict[str, Any]:
         """The row for `--format json`."""
@@ -203,11 +207,40 @@ class AppStatus:
             "state": self.state.value,
             "conflicts": list(self.conflicts),
             "detail": self.detail or None,
+            "cluster_drift": list(self.drift),
         }
+
+
+def cluster_drift(app: App) -> tuple[list[str], bool]:
+    """The cluster facts the app recorded that differ from its repository's profile, and whether the
+    repository has a profile at all (without one, the defaults are compared and `aiapp update` leaves
+    the app's own facts alone)."""
+    from generator.cluster.facts import profile_for_directory
+    from generator.cluster.profile import differences
+
+    profile = profile_for_directory(app.path)
+    return differences(app.cluster, profile.facts), profile.file is not None
 
 
 def app_status(app: App, repos: TemplateRepos) -> AppStatus:
     """The state of one app; never raises for a problem of that app (it becomes `unknown`)."""
+    row = _version_status(app, repos)
+    if row.state is State.UNKNOWN:
+        return row
+    drift, profiled = cluster_drift(app)
+    if not drift:
+        return row
+    shown = "; ".join(drift[:MAX_LISTED]) + ("; ..." if len(drift) > MAX_LISTED else "")
+    if not profiled:
+        note = f"own cluster facts, no profile: {shown}"
+        return replace(row, detail="; ".join(filter(None, [row.detail, note])), drift=tuple(drift))
+    note = f"cluster facts differ from the profile: {shown}"
+    state = State.DRIFT if row.state is State.CURRENT else row.state
+    return replace(row, state=state, detail="; ".join(filter(None, [row.detail, note])), drift=tuple(drift))
+
+
+def _version_status(app: App, repos: TemplateRepos) -> AppStatus:
+    """The state of one app's template version."""
     version = app.commit or ""
     conflicts = tuple(unresolved_conflicts(app.path))
     if app.problem or app.src_path is None or app.commit is None:

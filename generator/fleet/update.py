@@ -50,6 +50,7 @@ from generator.fleet.git import (
     template_repos,
 )
 from generator.runtime.interrupts import hold_for_tests, shielded_children
+from generator.template.questions import PROFILE_QUESTION
 from generator.template.source import ENV_TEMPLATE, SETTINGS_FILE, configured_sources, normalise_source
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ class UpdateResult:
     files: tuple[str, ...] = ()
     reason: str = ""
     hint: str = ""
+    # The cluster facts that change (`key.path: recorded -> profile`): the profile is re-applied.
+    drift: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -111,10 +114,26 @@ class UpdateResult:
     @property
     def line(self) -> str:
         """`PATH: updated from X to Y`, `already current`, `conflicts (files)` or `failed (why)`."""
+        facts = (
+            f" ({len(self.drift)} cluster fact{'s' * (len(self.drift) != 1)} from the profile)"
+            if self.drift
+            else ""
+        )
+        same = self.old == self.new
         text = {
-            Outcome.UPDATED: f"updated from {self.old} to {self.new}",
+            Outcome.UPDATED: (
+                f"cluster facts re-applied at {self.new}"
+                if same
+                else f"updated from {self.old} to {self.new}"
+            )
+            + facts,
             Outcome.CURRENT: "already current",
-            Outcome.WOULD_UPDATE: f"would update from {self.old} to {self.new}",
+            Outcome.WOULD_UPDATE: (
+                f"would re-apply the cluster facts at {self.new}"
+                if same
+                else f"would update from {self.old} to {self.new}"
+            )
+            + facts,
             Outcome.WOULD_FAIL: f"would fail ({self.reason})",
             Outcome.CONFLICTS: f"conflicts ({short_list(self.files)})",
             Outcome.KEPT: f"updated from {self.old} to {self.new}, but kept your edited "
@@ -143,6 +162,9 @@ class _Plan:
     repo: TemplateRepo
     target: Target
     trusted: bool
+    # The answers given to Copier: `--set` values, and the profile when the repository has one.
+    data: Mapping[str, object] = field(default_factory=dict)
+    drift: tuple[str, ...] = ()
 
 
 class _CtrlC:
@@ -277,9 +299,19 @@ def _plan(app: App, repos: TemplateRepos, options: UpdateOptions) -> _Plan | Upd
             f"its version {app.commit} is not in the template {app.src_path}",
             "the template history was rewritten: fix _commit in the answers file by hand",
         )
-    if commit == target.commit:
+    if PROFILE_QUESTION in options.data:
+        return _failed(
+            app,
+            "--set cluster: the cluster facts come from the profile (`cluster:` in .aiapp.yml), not per app",
+            "change the profile (docs/cluster.md), then run aiapp update",
+        )
+    try:
+        data, drift = _profile_data(app, repo, target, options)
+    except AiappError as error:
+        return _failed(app, error.message, error.hint or "")
+    if commit == target.commit and not drift:
         return UpdateResult(app, Outcome.CURRENT, old=app.commit, new=app.commit)
-    if repo.is_ancestor(target.commit, commit):
+    if commit != target.commit and repo.is_ancestor(target.commit, commit):
         if options.vcs_ref is None:  # updated past the latest release (--vcs-ref main): as `status` says
             return UpdateResult(app, Outcome.CURRENT, old=app.commit, new=app.commit)
         return _failed(app, f"it is at {app.commit}, newer than {target.describe}; Copier does not downgrade")
@@ -321,9 +353,34 @@ def _plan(app: App, repos: TemplateRepos, options: UpdateOptions) -> _Plan | Upd
             app.commit,
             target.describe,
         )
+    same = commit == target.commit
     if options.dry_run:
-        return UpdateResult(app, Outcome.WOULD_UPDATE, old=app.commit, new=target.describe)
-    return _Plan(app, repo, target, trusted)
+        return UpdateResult(
+            app,
+            Outcome.WOULD_UPDATE,
+            old=app.commit,
+            new=app.commit if same else target.describe,
+            drift=drift,
+        )
+    return _Plan(app, repo, target, trusted, data, drift)
+
+
+def _profile_data(
+    app: App, repo: TemplateRepo, target: Target, options: UpdateOptions
+) -> tuple[dict[str, object], tuple[str, ...]]:
+    """The answers for Copier, with the repository's profile as the `cluster` answer, and the facts it
+    changes. A repository without a profile, or a target version without the question, changes none:
+    each app keeps the facts it recorded (as with plain `copier update`)."""
+    from generator.cluster.facts import profile_for_directory
+    from generator.cluster.profile import differences
+
+    data: dict[str, object] = dict(options.data)
+    profile = profile_for_directory(app.path)
+    config = repo.config(target.commit)
+    if profile.file is None or config is None or PROFILE_QUESTION not in config:
+        return data, ()
+    data[PROFILE_QUESTION] = profile.facts
+    return data, tuple(differences(app.cluster, profile.facts))
 
 
 def _repository_root(app_dir: Path) -> Path | None:
@@ -442,7 +499,7 @@ def _update(
                 # records a commit that exists nowhere (copier/_vcs.py, clone); the dry run named this one.
                 vcs_ref=plan.target.commit,
                 conflict="inline",
-                data=dict(options.data),
+                data=dict(plan.data),
             )
     except KeyboardInterrupt:
         return _interrupted(app, _rollback(app.path))
@@ -464,11 +521,14 @@ def _update(
             new=new,
             files=tuple(conflicts),
             hint=CONFLICTS_HINT,
+            drift=plan.drift,
         )
     if kept:
         names = tuple(sorted(path.relative_to(app.path).as_posix() for path in kept))
-        return UpdateResult(app, Outcome.KEPT, old=app.commit, new=new, files=names, hint=KEPT_HINT)
-    return UpdateResult(app, Outcome.UPDATED, old=app.commit, new=new)
+        return UpdateResult(
+            app, Outcome.KEPT, old=app.commit, new=new, files=names, hint=KEPT_HINT, drift=plan.drift
+        )
+    return UpdateResult(app, Outcome.UPDATED, old=app.commit, new=new, drift=plan.drift)
 
 
 def _interrupted(app: App, restored: bool) -> UpdateResult:

@@ -236,7 +236,7 @@ def interview(
     """Ask every question Copier would ask, in copier.yml's order; given answers are not asked again.
 
     A given answer that breaks its rule is shown with the rule and asked (the person is there to fix
-    it). Computed questions are never asked; the cluster constants only after `customize_cluster`.
+    it). Computed questions and the cluster profile (given from .aiapp.yml) are never asked.
     `extra(name, value)` may refuse an answer for a reason outside copier.yml (the destination that
     a default DEST would take is not empty).
     """
@@ -253,6 +253,9 @@ def interview(
         name = question.name
         if question.computed:
             context[name] = default_for(question, context)
+            continue
+        if question.cluster:  # the profile, given (never asked)
+            context[name] = given.values[name] if name in given.values else default_for(question, context)
             continue
         if not is_asked(question, context):
             if name in given.values:
@@ -294,6 +297,11 @@ def interview(
     notes = [
         unused_note(question, given.sources[question.name])
         for question in qs
-        if question.name in given.values and not question.computed and not is_asked(question, context)
+        if question.name in given.values
+        and not question.computed
+        and not question.cluster
+        and not is_asked(question, context)
     ]
-    return Resolution(context=context, asked=final, given=dict(given.values), notes=notes)
+    return Resolution(
+        context=context, asked=final, given=dict(given.values), notes=notes, given_sources=dict(given.sources)
+    )

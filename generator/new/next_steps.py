@@ -74,7 +74,8 @@ def next_steps(
     items = bitwarden_items(questions, context)
     if items:
         store = context.get("secret_store", "")
-        lines.append(f"  2. Create these Bitwarden items (read through the ClusterSecretStore {store}):")
+        kind = context.get("secret_store_kind", "ClusterSecretStore")
+        lines.append(f"  2. Create these Bitwarden items (read through the {kind} {store}):")
         lines += [f"       - {item.name!r}: {item.purpose}" for item in items]
     else:
         lines.append("  2. No Bitwarden items to create: the app needs no secrets.")

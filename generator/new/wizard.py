@@ -23,8 +23,8 @@ from generator.new import sizing
 from generator.new.next_steps import next_steps
 from generator.new.staging import check_destination, install, plan, staged
 from generator.runtime.interrupts import held
-from generator.template.answers import Resolution, gather, resolve_given, show_as
-from generator.template.questions import Question, parse_questions
+from generator.template.answers import Given, Resolution, gather, resolve_given, show_as
+from generator.template.questions import PROFILE_QUESTION, Question, parse_questions
 from generator.template.versions import TemplateVersion
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
         sets=options.sets,
         template=None if version.bundled else version.where,
     )
+    _give_profile(given, questions, options.dest or Path.cwd())
     if options.dest is not None:
         check_destination(options.dest, options.force)
     if options.interactive:
@@ -90,6 +91,25 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
         rule = partial(_prompt_rule, options, str(version.config.get("_answers_file") or ANSWERS_FILE))
         return interview(questions, given, _prompter(options), extra=rule)
     return resolve_given(questions, given, explain=partial(sizing.hint, questions))
+
+
+def _give_profile(given: Given, questions: list[Question], dest: Path) -> None:
+    """The cluster profile of DEST's GitOps repository as the `cluster` answer.
+
+    Copier records it in the app's answers file, so a later plain `copier update` renders the same facts.
+    A repository without a profile gives none: the template's defaults apply, exactly as with plain
+    `copier copy --defaults`. A template version without the question renders its own constants.
+    """
+    from generator.cluster.profile import find_profile
+
+    profile = find_profile(dest)
+    if profile.file is None:
+        return
+    if any(question.cluster for question in questions):
+        given.values[PROFILE_QUESTION] = profile.facts
+        given.sources[PROFILE_QUESTION] = profile.source
+    else:
+        err(f"note: this template version has no cluster profile: {profile.source} is not applied")
 
 
 def _prompt_rule(
@@ -170,6 +190,8 @@ def run_new(options: NewOptions) -> int:
         out()
         for line in summary(questions, resolution):
             out(line)
+        if PROFILE_QUESTION in resolution.given:
+            out(f"  (cluster facts: {resolution.given_sources.get(PROFILE_QUESTION, 'the profile')})")
     report = sizing.report(questions, resolution.context)
     if report:
         out()

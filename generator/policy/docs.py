@@ -22,10 +22,10 @@ _INTRO = """\
      Do not edit by hand: tests/test_check_docs.py fails when this file is stale. -->
 
 Each rule enforces a rule of the AI applications patterns (`ai-apps-AGENTS.md`, quoted below) or keeps
-the check itself honest. Values such as `{storage_class}` and `{gpu_resource}` are the cluster constants of
-`copier.yml`, which the template and the checker share. A generated app rendered for another cluster
-(`customize_cluster: true` in its `.copier-answers.yml`) is checked against its own recorded cluster
-answers instead.
+the check itself honest. Values such as `{storage_class}` and `{gpu_resource}` are the default cluster
+facts (`cluster_defaults` in `copier.yml`, which the template and the checker share). Manifests in a GitOps
+repository with a cluster profile (`cluster:` in its `.aiapp.yml`, [cluster.md](cluster.md)) are checked
+against the profile's facts; an app's own `.copier-answers.yml` never changes what is checked.
 
 Exit codes: 0 when there is no error finding (warnings too with `--strict`), 1 otherwise, 2 for a usage
 error.

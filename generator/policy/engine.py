@@ -15,7 +15,7 @@ from functools import cache
 from itertools import repeat
 from typing import Any
 
-from generator.cluster.facts import Cluster, cluster, cluster_for
+from generator.cluster.facts import Cluster, cluster_at, cluster_for
 from generator.policy.config import Config
 from generator.policy.facts import summarize
 from generator.policy.loader import Unit, discover, load
@@ -46,7 +46,7 @@ _UNEXPECTED = re.compile(r"\('([^']+)' (?:was|were) unexpected\)")
 @dataclass(frozen=True)
 class Options:
     """How to check: schema validation, kustomize builds, parallelism, the repository's configuration,
-    and the cluster facts (None: those of copier.yml, or of each generated app's recorded answers)."""
+    and the cluster facts (None: the profile of each file's GitOps repository, docs/cluster.md)."""
 
     schemas: bool = False
     k8s_version: str = "1.32"
@@ -294,7 +294,10 @@ def _graded(findings: set[Finding], options: Options) -> list[Finding]:
 
 
 def _check_paths(paths: Sequence[str], options: Options) -> Report:
-    facts = options.cluster or cluster()
+    # The profile of each path's GitOps repository, read (and a bad one refused) before any work; the
+    # rules across objects use the first one's (or the facts given in the options).
+    profiles = [cluster_at(path) for path in paths or ["."]]
+    facts = options.cluster or profiles[0]
     rules_by_kind()
     discovery = discover(paths, options.build, options.config)
     report = Report(notes=list(discovery.notes))

@@ -36,6 +36,7 @@ class Resolution:
     asked: list[str]
     given: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    given_sources: dict[str, str] = field(default_factory=dict)
 
     def copier_data(self) -> dict[str, Any]:
         """The data handed to Copier: every asked answer, plus what was given for the others.
@@ -84,8 +85,8 @@ def unused_note(question: Question, source: str) -> str:
 
 
 def settable(questions: Sequence[Question]) -> list[str]:
-    """Names a user may answer: every question except the computed ones."""
-    return [question.name for question in questions if not question.computed]
+    """Names a user may answer: every question except the computed ones and the cluster profile."""
+    return [question.name for question in questions if not question.computed and not question.cluster]
 
 
 def parse_sets(items: Sequence[str]) -> dict[str, str]:
@@ -224,6 +225,12 @@ def gather(
                 raise UsageError(
                     f"{key} is computed by the template from other answers and cannot be set (from {source})"
                 )
+            if question.cluster:
+                raise UsageError(
+                    f"{key} (from {source}): the cluster facts come from the GitOps repository's profile, "
+                    "not from an app's answers",
+                    hint="write them in the `cluster:` section of .aiapp.yml (aiapp init; docs/cluster.md)",
+                )
             try:
                 given.values[key] = cast(question, raw)
             except (ValueError, TypeError) as error:
@@ -274,6 +281,9 @@ def resolve_given(
         if question.computed:
             context[name] = default_for(question, context)
             continue
+        if question.cluster:  # the profile, validated by its schema; passed to Copier as given
+            context[name] = given.values[name] if name in given.values else default_for(question, context)
+            continue
         is_on = is_asked(question, context)
         if name in given.values:
             value = given.values[name]
@@ -300,4 +310,6 @@ def resolve_given(
         context[name] = value
         if is_on:
             asked.append(name)
-    return Resolution(context=context, asked=asked, given=dict(given.values), notes=notes)
+    return Resolution(
+        context=context, asked=asked, given=dict(given.values), notes=notes, given_sources=dict(given.sources)
+    )

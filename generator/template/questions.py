@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from generator.template.jinja_cache import ExpressionCache
 
 SUPPORTED_TYPES = ("str", "int", "float", "bool", "yaml", "json")
-CLUSTER_CONDITION = "{{ customize_cluster }}"
+# The question that records the cluster profile (generator/cluster/profile.py): given by aiapp, never asked.
+PROFILE_QUESTION = "cluster"
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0", ""}
 
@@ -49,8 +50,8 @@ class Question:
 
     @property
     def cluster(self) -> bool:
-        """A cluster constant, asked only when `customize_cluster` is true."""
-        return bool(self.when == CLUSTER_CONDITION)
+        """The cluster profile: given from `.aiapp.yml` (or the defaults), never asked, never per app."""
+        return self.name == PROFILE_QUESTION
 
 
 def _choices(raw: Any) -> tuple[tuple[str, Any], ...] | None:

@@ -30,8 +30,10 @@ ENV_TEMPLATE = "AIAPP_TEMPLATE"
 ENV_ALLOW_TEMP = "AIAPP_ALLOW_TEMP_TEMPLATE"
 SETTINGS_FILE = ".aiapp.yml"
 SETTINGS_KEY = "template"
-# Every top-level key of a `.aiapp.yml`: `check:` is aiapp check's configuration (generator/policy/config.py).
-SETTINGS_KEYS = (SETTINGS_KEY, "check")
+# Every top-level key of a `.aiapp.yml`: the template source, the cluster profile (docs/cluster.md)
+# and `check:`, aiapp check's configuration (generator/policy/config.py).
+PROFILE_KEY = "cluster"
+SETTINGS_KEYS = (SETTINGS_KEY, PROFILE_KEY, "check")
 
 HOW_TO_SET = (
     f"pass --template URL, set ${ENV_TEMPLATE}, or add `{SETTINGS_KEY}: URL` to a {SETTINGS_FILE} "
@@ -104,6 +106,24 @@ def find_setting(start: Path) -> Setting | None:
     `start` may not exist yet (the destination of `aiapp new`): the search begins at its nearest
     existing ancestor.
     """
+    found = find_section(start, SETTINGS_KEY)
+    if found is None:
+        return None
+    value, path = found
+    if not isinstance(value, str) or not value.strip():
+        raise TemplateSourceError(
+            f"{path}: `{SETTINGS_KEY}` must be a git URL or repository path",
+            hint=f"for example `{SETTINGS_KEY}: https://git.example.com/platform/aiapp.git`",
+        )
+    return Setting(value=value.strip(), file=path)
+
+
+def find_section(start: Path, key: str) -> tuple[object, Path] | None:
+    """The value of `key` in the nearest `.aiapp.yml` that has it, at `start` or above, and that file.
+
+    Each section is looked up on its own: a `.aiapp.yml` without `cluster:` does not hide the
+    `cluster:` of one in a parent directory.
+    """
     import yaml
 
     start = start.expanduser().absolute()
@@ -119,18 +139,11 @@ def find_setting(start: Path) -> Setting | None:
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             raise TemplateSourceError(
                 f"{path} cannot be read: {' '.join(str(error).split())}",
-                hint=f"it must be YAML with `{SETTINGS_KEY}: URL`",
+                hint=f"it must be a YAML mapping with the keys {', '.join(SETTINGS_KEYS)} (docs/cluster.md)",
             ) from None
         warn_unknown_keys(path, data)
-        value = data.get(SETTINGS_KEY) if isinstance(data, dict) else None
-        if value is None:
-            continue
-        if not isinstance(value, str) or not value.strip():
-            raise TemplateSourceError(
-                f"{path}: `{SETTINGS_KEY}` must be a git URL or repository path",
-                hint=f"for example `{SETTINGS_KEY}: https://git.example.com/platform/aiapp.git`",
-            )
-        return Setting(value=value.strip(), file=path)
+        if isinstance(data, dict) and data.get(key) is not None:
+            return data[key], path
     return None
 
 
@@ -139,10 +152,10 @@ _warned: set[Path] = set()
 
 
 def warn_unknown_keys(path: Path, data: object) -> None:
-    """One line on stderr for a settings file with keys aiapp does not know (a typo of `template`).
+    """One line on stderr for a settings file with keys aiapp does not know (a typo of a known key).
 
     A warning, not an error: a newer aiapp may add keys, and an older one (in CI, say) must keep working
-    with the file. The file is still searched for `template:`, and parents are searched when it has none.
+    with the file. The file is still searched for the known keys, and parents for the ones it lacks.
     """
     if data is None or path in _warned:
         return

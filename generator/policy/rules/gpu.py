@@ -92,8 +92,8 @@ def gpu_requests_equal_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]
             )
 
 
-def _affinity_requires(spec: dict[str, object], label: str) -> bool:
-    """Every required node-affinity term demands `label In [true]`."""
+def _affinity_requires(spec: dict[str, object], label: str, value: str) -> bool:
+    """Every required node-affinity term demands `label In [value]`."""
     terms = sequence(
         dig(
             spec,
@@ -108,25 +108,29 @@ def _affinity_requires(spec: dict[str, object], label: str) -> bool:
             isinstance(expression, dict)
             and expression.get("key") == label
             and expression.get("operator") == "In"
-            and "true" in sequence(expression.get("values"))
+            and sequence(expression.get("values")) == [value]
             for expression in sequence(mapping(term).get("matchExpressions"))
         )
         for term in terms
     )
 
 
+def _shown(pairs: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f'{key}: "{value}"' for key, value in pairs)
+
+
 @object_rule(
     id="AIA103",
     slug="gpu-node-selector",
-    title='GPU workloads select GPU nodes ({gpu_node_label}: "true")',
+    title="GPU workloads select GPU nodes ({gpu_node_selector})",
     severity=Severity.ERROR,
     family="gpu",
     section=f"{SECTION}; AI-DOMAIN ANTI-PATTERNS > Resource Management",
     quote="Never skip GPU node affinity for GPU workloads",
-    why="Without the selector the scheduler may try nodes without GPUs; the label `{gpu_node_label}=true` "
-    "marks the GPU nodes.",
-    fix='Add `nodeSelector: {{{gpu_node_label}: "true"}}` to the pod template spec (or a required node '
-    "affinity on that label).",
+    why="Without the selector the scheduler may try nodes without GPUs; the cluster profile's node "
+    "selector (`{gpu_node_selector}`) marks the GPU nodes.",
+    fix="Add the profile's node selector ({gpu_node_selector}) to the pod template's `nodeSelector` (or a "
+    "required node affinity on those labels).",
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
@@ -134,41 +138,61 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     pod = pod_of(obj)
     if pod is None or not uses_gpu(pod):
         return
-    label = cluster.gpu_node_label
     selector = pod.spec.get("nodeSelector")
-    value = mapping(selector).get(label)
-    if value == "true" or _affinity_requires(pod.spec, label):
+    wanted = _shown(cluster.gpu_node_selector)
+    for label, expected in cluster.gpu_node_selector:
+        value = mapping(selector).get(label)
+        if value == expected or _affinity_requires(pod.spec, label, expected):
+            continue
+        if value is not None and str(value).lower() == expected.lower() and not isinstance(value, str):
+            yield Hit(
+                (*pod.spec_path, "nodeSelector", label),
+                f"nodeSelector {label} is the YAML {type(value).__name__} {value}; node selector values are "
+                f'strings: write "{expected}"',
+            )
+        elif value is not None:
+            yield Hit(
+                (*pod.spec_path, "nodeSelector", label),
+                f'nodeSelector {label} is "{value}"; GPU nodes are labelled {label}="{expected}"',
+            )
+        else:
+            where = (*pod.spec_path, "nodeSelector") if selector is not None else pod.spec_path
+            yield Hit(
+                where,
+                f'the pod requests a GPU but has no nodeSelector {label}: "{expected}" (nor a required node '
+                f"affinity); GPU nodes are selected by {wanted}",
+            )
         return
-    if value is True:
-        yield Hit(
-            (*pod.spec_path, "nodeSelector", label),
-            f'nodeSelector {label} is the YAML boolean true; node selector values are strings: write "true"',
-        )
-    elif value is not None:
-        yield Hit(
-            (*pod.spec_path, "nodeSelector", label),
-            f'nodeSelector {label} is "{value}"; GPU nodes are labelled {label}="true"',
-        )
-    else:
-        where = (*pod.spec_path, "nodeSelector") if selector is not None else pod.spec_path
-        yield Hit(
-            where,
-            f'the pod requests a GPU but has no nodeSelector {label}: "true" (nor a required node affinity)',
-        )
+
+
+def _tolerates(toleration: dict[str, object], wanted: dict[str, str]) -> bool:
+    """Whether a pod's toleration covers the taint the profile's toleration stands for.
+
+    Kubernetes: an empty key with Exists tolerates every taint; an empty effect every effect; Exists
+    matches any value, Equal only its own.
+    """
+    key, operator = toleration.get("key") or "", toleration.get("operator") or "Equal"
+    effect = toleration.get("effect") or ""
+    if effect and effect != wanted.get("effect"):
+        return False
+    if operator == "Exists":
+        return key in ("", wanted.get("key"))
+    if key != wanted.get("key") or wanted.get("operator") != "Equal":
+        return False
+    return str(toleration.get("value", "")) == wanted.get("value", "")
 
 
 @object_rule(
     id="AIA104",
     slug="gpu-toleration",
-    title="GPU workloads tolerate the {gpu_resource} taint",
+    title="GPU workloads tolerate the GPU nodes' taints ({gpu_tolerations})",
     severity=Severity.ERROR,
     family="gpu",
     section=SECTION,
     quote='tolerations:\n- key: "nvidia.com/gpu"\n  operator: "Exists"\n  effect: "NoSchedule"',
-    why="GPU nodes carry the `{gpu_resource}` NoSchedule taint; a pod without the toleration is never "
-    "scheduled on them.",
-    fix='Add to the pod template spec: `tolerations: [{{key: "{gpu_resource}", operator: Exists, '
-    "effect: NoSchedule}}]`.",
+    why="GPU nodes carry the taints the cluster profile's tolerations name ({gpu_tolerations}); a pod "
+    "that does not tolerate them is never scheduled on them.",
+    fix="Add the profile's tolerations to the pod template spec: {gpu_tolerations}.",
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
@@ -177,24 +201,29 @@ def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     if pod is None or not uses_gpu(pod):
         return
     tolerations = pod.spec.get("tolerations")
-    near_miss: tuple[int, str] | None = None
-    for index, toleration in enumerate(sequence(tolerations)):
-        if not isinstance(toleration, dict) or toleration.get("effect") not in (None, "", "NoSchedule"):
+    written = [(index, item) for index, item in enumerate(sequence(tolerations)) if isinstance(item, dict)]
+    for pairs in cluster.gpu_tolerations:
+        wanted = dict(pairs)
+        if any(_tolerates(item, wanted) for _, item in written):
             continue
-        key, operator = toleration.get("key"), toleration.get("operator", "Equal")
-        if operator == "Exists" and key in (None, "", cluster.gpu_resource):
-            return
-        if key == cluster.gpu_resource:
-            near_miss = (index, str(operator))
-    if near_miss is not None:
-        index, operator = near_miss
-        yield Hit(
-            (*pod.spec_path, "tolerations", index, "operator"),
-            f"the {cluster.gpu_resource} toleration uses operator {operator}; use Exists so it matches the "
-            "taint whatever its value",
+        taint = (
+            f"{wanted.get('key')}{'=' + wanted['value'] if 'value' in wanted else ''}:{wanted.get('effect')}"
         )
+        near = next(((index, item) for index, item in written if item.get("key") == wanted.get("key")), None)
+        if near is not None:
+            index, item = near
+            yield Hit(
+                (*pod.spec_path, "tolerations", index),
+                f"the toleration of {wanted.get('key')} (operator {item.get('operator', 'Equal')}, effect "
+                f"{item.get('effect') or 'any'}) does not match the GPU nodes' taint {taint}; use "
+                + (
+                    "operator Exists"
+                    if wanted.get("operator") == "Exists"
+                    else f'value "{wanted.get("value")}"'
+                )
+                + f" and effect {wanted.get('effect')}",
+            )
+        else:
+            where = (*pod.spec_path, "tolerations") if tolerations is not None else pod.spec_path
+            yield Hit(where, f"the pod requests a GPU but does not tolerate the GPU nodes' taint {taint}")
         return
-    where = (*pod.spec_path, "tolerations") if tolerations is not None else pod.spec_path
-    yield Hit(
-        where, f"the pod requests a GPU but does not tolerate the {cluster.gpu_resource} NoSchedule taint"
-    )

@@ -266,6 +266,11 @@ def _targets(cluster: Cluster) -> list[tuple[dict[str, str], str, str]]:
     ]
 
 
+def _selects_target(labels: dict[str, str], target: dict[str, str]) -> bool:
+    """A selector aimed at a shared service: it names every label of the service's own selector."""
+    return bool(target) and all(labels.get(key) == value for key, value in target.items())
+
+
 @object_rule(
     id="AIA603",
     slug="cross-namespace-selector",
@@ -312,6 +317,70 @@ def cross_namespace_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
                                     f"k8s:io.kubernetes.pod.namespace, so it only matches the policy's own "
                                     f'namespace {own}; {what} runs in "{namespace}"',
                                 )
+
+
+def _service_ports(cluster: Cluster) -> list[tuple[dict[str, str], str, int, int, str]]:
+    """(selector, namespace, Service port, pod port, description) of the shared services."""
+    return [
+        (
+            dict(cluster.qdrant_selector),
+            cluster.qdrant_namespace,
+            cluster.qdrant_port,
+            cluster.qdrant_target_port,
+            "the shared Qdrant",
+        ),
+        (
+            dict(cluster.litellm_selector),
+            cluster.litellm_namespace,
+            cluster.litellm_port,
+            cluster.litellm_target_port,
+            "LiteLLM",
+        ),
+    ]
+
+
+@object_rule(
+    id="AIA608",
+    slug="shared-service-pod-port",
+    title="Egress to a shared service allows its pods' port",
+    severity=Severity.ERROR,
+    family="network",
+    section=f"{SECTION}; Qdrant Integration Pattern",
+    quote='        app.kubernetes.io/name: litellm\n    ports:\n    - port: "4000"',
+    why="Cilium enforces policy on the backend pod after the Service's address translation, so `toPorts` "
+    "must name the pod's port (LiteLLM {litellm_target_port}, Qdrant {qdrant_target_port}), while the app's "
+    "URL uses the Service port (LiteLLM {litellm_port}, Qdrant {qdrant_port}). A rule that allows only the "
+    "Service port drops every connection when the two differ.",
+    fix="List the pod port in the rule's toPorts ({litellm_target_port} for LiteLLM, {qdrant_target_port} "
+    "for Qdrant).",
+    kinds=sorted(NETWORK_POLICY_KINDS),
+)
+def shared_service_pod_port(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    services = _service_ports(cluster)
+    for base, spec in policy_specs(obj):
+        for index, rule in enumerate(sequence(spec.get("egress"))):
+            rule = mapping(rule)
+            if "toPorts" not in rule:
+                continue  # no port restriction: every port is allowed
+            ports = {
+                str(mapping(port).get("port"))
+                for entry in sequence(rule.get("toPorts"))
+                for port in sequence(mapping(entry).get("ports"))
+            }
+            for selector in sequence(rule.get("toEndpoints")):
+                labels = match_labels(selector)
+                for target, namespace, port, target_port, what in services:
+                    written = labels.get(NAMESPACE_KEY, obj.namespace)
+                    if not _selects_target(labels, target) or written != namespace:
+                        continue
+                    if str(target_port) not in ports:
+                        allowed = ", ".join(sorted(ports)) or "none"
+                        yield Hit(
+                            (*base, "egress", index, "toPorts"),
+                            f"egress to {what} allows port {allowed}, but Cilium matches its pods' port "
+                            f"{target_port} after the Service's translation (the Service port {port} is for "
+                            "the URL)",
+                        )
 
 
 def _describe(value: Any) -> str:

@@ -11,7 +11,7 @@ from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule
 
 SECTION = "LiteLLM API Gateway Pattern"
-STORE_KIND = "ClusterSecretStore"
+API_GROUP = "external-secrets.io/"
 
 
 @object_rule(
@@ -42,26 +42,29 @@ def _store_problem(ref: Any, cluster: Cluster) -> str | None:
     ref = mapping(ref)
     name, kind = ref.get("name"), ref.get("kind", "SecretStore")
     problems = []
-    if kind != STORE_KIND:
+    if kind != cluster.secret_store_kind:
         problems.append(f"kind {kind}" + (" (the default)" if "kind" not in ref else ""))
     if name != cluster.secret_store:
         problems.append(f'store "{name}"')
     if not problems:
         return None
-    return f'reads from {" and ".join(problems)}; secrets come from the {STORE_KIND} "{cluster.secret_store}"'
+    return (
+        f'reads from {" and ".join(problems)}; secrets come from the {cluster.secret_store_kind} '
+        f'"{cluster.secret_store}"'
+    )
 
 
 @object_rule(
     id="AIA502",
     slug="externalsecret-store",
-    title="ExternalSecrets read from the ClusterSecretStore {secret_store}",
+    title="ExternalSecrets read from the {secret_store_kind} {secret_store}",
     severity=Severity.ERROR,
     family="secrets",
     section=SECTION,
     quote="  secretStoreRef:\n    name: bitwarden-backend\n    kind: ClusterSecretStore",
-    why="Only the {secret_store} ClusterSecretStore is connected to Bitwarden; a namespaced SecretStore "
-    "(the default kind when `kind` is left out) or another store is not part of the cluster's secret flow.",
-    fix="Set `spec.secretStoreRef: {{name: {secret_store}, kind: ClusterSecretStore}}`.",
+    why="Only the {secret_store} {secret_store_kind} is connected to Bitwarden; another kind (SecretStore is "
+    "the default when `kind` is left out) or another store is not part of the cluster's secret flow.",
+    fix="Set `spec.secretStoreRef: {{name: {secret_store}, kind: {secret_store_kind}}}`.",
     applies=Applies.SCOPE,
     kinds=("ExternalSecret", "ClusterExternalSecret"),
 )
@@ -86,5 +89,30 @@ def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
             yield Hit((*base, "secretStoreRef"), f"ExternalSecret {problem}")
     elif any("sourceRef" not in entry for _, _, entry in entries) or not entries:
         yield Hit(
-            base, f'ExternalSecret has no secretStoreRef; set the {STORE_KIND} "{cluster.secret_store}"'
+            base,
+            f"ExternalSecret has no secretStoreRef; set the {cluster.secret_store_kind} "
+            f'"{cluster.secret_store}"',
         )
+
+
+@object_rule(
+    id="AIA503",
+    slug="externalsecret-api-version",
+    title="ExternalSecrets use the API version the cluster serves ({secret_store_api_version})",
+    severity=Severity.ERROR,
+    family="secrets",
+    section=SECTION,
+    quote="apiVersion: external-secrets.io/v1beta1",
+    why="external-secrets serves `external-secrets.io/v1` from 0.16 on and stopped serving `v1beta1` in "
+    "0.17 (release notes of v0.17.0); the cluster profile says which one this cluster serves "
+    "({secret_store_api_version}). An object of a version that is not served is refused by the API server, "
+    "and the app starts without its secrets.",
+    fix="Set `apiVersion: {secret_store_api_version}` (the fields are the same for ExternalSecrets).",
+    applies=Applies.SCOPE,
+    kinds=("ExternalSecret", "ClusterExternalSecret"),
+)
+def externalsecret_api_version(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    version = obj.data.get("apiVersion")
+    wanted = cluster.secret_store_api_version
+    if isinstance(version, str) and version.startswith(API_GROUP) and version != wanted:
+        yield Hit(("apiVersion",), f"{obj.kind} uses {version}; this cluster serves {wanted}")

@@ -1,0 +1,209 @@
+"""The cluster profile: the `cluster:` section of the GitOps repository's `.aiapp.yml` (docs/cluster.md).
+
+One profile per GitOps repository describes the cluster the apps run on: where the shared LiteLLM and
+Qdrant live and how their pods are selected, how GPU nodes are labelled and tainted, which secret store
+and external-secrets API the cluster serves. Its defaults are copier.yml's `cluster_defaults` (so plain
+`copier copy --defaults` renders the same facts); a profile gives only what differs. Every value is
+checked against `profile.schema.json` (shipped in the package) before anything uses it: names that end
+up in manifests and in the shell commands of AGENTS.md can only be Kubernetes names, never shell.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from generator.errors import ProfileError
+
+SCHEMA_FILE = Path(__file__).with_name("profile.schema.json")
+# The copier.yml questions: the recorded profile, and the defaults it is merged with.
+PROFILE_QUESTION = "cluster"
+DEFAULTS_QUESTION = "cluster_defaults"
+MAX_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every cluster fact (defaults filled in), and the `.aiapp.yml` it came from (None: the defaults)."""
+
+    facts: dict[str, Any]
+    file: Path | None = None
+
+    @property
+    def source(self) -> str:
+        """Where the facts come from, for messages."""
+        return f"the cluster profile in {self.file}" if self.file else "the default cluster facts"
+
+    def key(self) -> str:
+        """A stable text of the facts (cache key, comparisons)."""
+        return json.dumps(self.facts, sort_keys=True)
+
+
+@cache
+def _defaults_text() -> str:
+    from generator.template.questions import load_copier_yml
+
+    spec = load_copier_yml().get(DEFAULTS_QUESTION)
+    if not isinstance(spec, dict) or not isinstance(spec.get("default"), dict):
+        raise ValueError(f"copier.yml has no `{DEFAULTS_QUESTION}` mapping")
+    return json.dumps(spec["default"])
+
+
+def defaults() -> dict[str, Any]:
+    """The default facts: copier.yml's `cluster_defaults` (a fresh copy)."""
+    data: dict[str, Any] = json.loads(_defaults_text())
+    return data
+
+
+def merge(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults with `given` applied one level deep, exactly as copier.yml's `cluster_facts`.
+
+    A section given in part keeps the defaults of its other keys; a map inside a section (a selector)
+    or a list (tolerations) is replaced whole, never merged.
+    """
+    facts = defaults()
+    for key, value in given.items():
+        if isinstance(facts.get(key), dict) and isinstance(value, Mapping):
+            facts[key] = {**facts[key], **copy.deepcopy(dict(value))}
+        else:
+            facts[key] = copy.deepcopy(value)
+    return facts
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def validate(given: Any, where: str) -> None:
+    """Refuse a profile that breaks the schema: one line naming the key path, the value and the rule.
+
+    `where` names the file (or option) the profile came from.
+    """
+    validator = _validator()
+    errors = sorted(
+        validator.iter_errors(given), key=lambda error: [str(part) for part in error.absolute_path]
+    )
+    if not errors:
+        return
+    error = errors[0]
+    path = _path(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        extra = [str(key) for key in error.instance if key not in known]
+        raise ProfileError(
+            f"{where}: {path}.{extra[0]}: unknown key (known here: {', '.join(known)})",
+            hint="see docs/cluster.md for every key of the profile",
+        )
+    rule = _rule(validator.schema, list(error.absolute_schema_path)) or error.message
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = error.message.split("'")[1] if "'" in error.message else "a key"
+        raise ProfileError(f"{where}: {path}: missing {missing}: {rule}", hint="see docs/cluster.md")
+    target = _lookup(given, list(error.absolute_path))
+    if isinstance(target, dict) and isinstance(error.instance, str) and error.instance not in target.values():
+        shown = f"{path} (key {_show(error.instance)})"  # a bad key of a map (propertyNames)
+    else:
+        shown = f"{path} = {_show(error.instance)}"
+    raise ProfileError(f"{where}: {shown}: {rule}", hint="see docs/cluster.md")
+
+
+def _path(parts: Iterator[Any] | Any) -> str:
+    text = PROFILE_QUESTION
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _lookup(data: Any, parts: list[Any]) -> Any:
+    for part in parts:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _rule(schema: dict[str, Any], parts: list[Any]) -> str | None:
+    """The `description` of the innermost schema on the path that has one (`$ref`s followed)."""
+    nodes: list[Any] = [schema]
+    node: Any = schema
+    for part in parts:
+        if isinstance(node, dict) and "$ref" in node and part not in node:
+            node = _ref(schema, node["$ref"])
+            nodes.append(node)
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
+            node = node[part]
+        else:
+            break
+        nodes.append(node)
+    for candidate in reversed(nodes):
+        if isinstance(candidate, dict) and isinstance(candidate.get("description"), str):
+            return str(candidate["description"])
+    return None
+
+
+def _ref(schema: dict[str, Any], ref: str) -> Any:
+    node: Any = schema
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _show(value: Any) -> str:
+    """A value on one line, as JSON (strings quoted, control characters escaped), cut when long."""
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+def from_value(given: Any, file: Path | None, where: str | None = None) -> Profile:
+    """The profile for a `cluster:` value: validated, then merged with the defaults."""
+    validate(given, where or str(file or "cluster"))
+    return Profile(merge(given), file)
+
+
+def find_profile(start: Path) -> Profile:
+    """The profile of the GitOps repository `start` belongs to: the nearest `.aiapp.yml` with `cluster:`
+    at `start` or above; the defaults when there is none."""
+    from generator.template.source import PROFILE_KEY, find_section
+
+    found = find_section(start, PROFILE_KEY)
+    if found is None:
+        return Profile(defaults())
+    value, file = found
+    return from_value(value, file)
+
+
+def differences(recorded: Any, facts: Mapping[str, Any]) -> list[str]:
+    """The facts an app recorded that differ from `facts`, as `key.path: recorded -> profile` lines.
+
+    An app that recorded nothing renders with the template's defaults; a partial record is completed
+    with them (as copier.yml does).
+    """
+    mine = merge(recorded if isinstance(recorded, Mapping) else {})
+    changes = []
+    for path, value in flatten(facts):
+        old = _lookup(mine, path.split("."))
+        if old != value:
+            changes.append(f"{path}: {_show(old)} -> {_show(value)}")
+    return changes
+
+
+def flatten(facts: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, value) of every fact; maps inside a section (selectors) and lists stay whole."""
+    items: list[tuple[str, Any]] = []
+    for key, value in facts.items():
+        if isinstance(value, Mapping) and not prefix:
+            items += flatten(value, f"{key}.")
+        else:
+            items.append((f"{prefix}{key}", value))
+    return items

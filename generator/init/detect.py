@@ -1,0 +1,327 @@
+"""`aiapp init --detect`: read a GitOps repository's manifests and propose the cluster profile's facts.
+
+Every proposal names the file it came from, so the engineer can judge it before anything is written.
+What is looked for: the LiteLLM and Qdrant Deployments/StatefulSets and the Services in front of them
+(namespace, the Service's selector, port and target port, Qdrant's API-key environment variable and the
+ExternalSecret entry behind it), GPU workloads (resource name, node selector, tolerations, RuntimeClass),
+the ExternalSecrets (API version, store), the Gateways (namespace and name), PVCs (storage class) and
+Prometheus (namespace). Facts that are not found keep the defaults, and the report says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet"}
+SKIPPED_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
+MAX_FILE_BYTES = 2_000_000
+SERVICES = ("litellm", "qdrant")
+QDRANT_KEY_ENV = "QDRANT__SERVICE__API_KEY"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One object of the repository: its data, file, and the namespace it lands in."""
+
+    data: dict[str, Any]
+    file: Path
+    namespace: str | None
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str(_map(self.data.get("metadata")).get("name", ""))
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A fact found in the repository: its dotted key, value and where it was read."""
+
+    key: str
+    value: Any
+    file: Path
+
+
+@dataclass
+class Detection:
+    """What `--detect` found, and what it looked for in vain."""
+
+    proposals: list[Proposal] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def given(self) -> dict[str, Any]:
+        """The proposals as a (partial) profile."""
+        profile: dict[str, Any] = {}
+        for proposal in self.proposals:
+            section, _, key = proposal.key.partition(".")
+            if key:
+                profile.setdefault(section, {})[key] = proposal.value
+            else:
+                profile[section] = proposal.value
+        return profile
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def manifests(repo: Path) -> Iterator[Manifest]:
+    """Every Kubernetes object in the YAML files under `repo` (unreadable files are skipped)."""
+    import yaml
+
+    for directory, subdirs, files in os.walk(repo):
+        subdirs[:] = sorted(name for name in subdirs if name not in SKIPPED_DIRS and not name.startswith("."))
+        folder = Path(directory)
+        namespace = _kustomize_namespace(folder, repo)
+        for name in sorted(files):
+            path = folder / name
+            if path.suffix not in (".yaml", ".yml") or name.startswith(".") or not path.is_file():
+                continue
+            try:
+                if path.stat().st_size > MAX_FILE_BYTES:
+                    continue
+                docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            for doc in docs:
+                if isinstance(doc, dict) and doc.get("kind") and doc.get("apiVersion"):
+                    own = _map(doc.get("metadata")).get("namespace")
+                    yield Manifest(doc, path, str(own) if own else namespace)
+
+
+def _kustomize_namespace(folder: Path, repo: Path) -> str | None:
+    """The `namespace:` of the nearest kustomization at or above `folder` (inside the repository)."""
+    import yaml
+
+    for directory in [folder, *folder.parents]:
+        for name in ("kustomization.yaml", "kustomization.yml"):
+            path = directory / name
+            if path.is_file():
+                try:
+                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                    data = None
+                if isinstance(data, dict) and data.get("namespace"):
+                    return str(data["namespace"])
+        if directory == repo:
+            break
+    return None
+
+
+def _pod(obj: Manifest) -> dict[str, Any]:
+    return _map(_map(_map(obj.data.get("spec")).get("template")).get("spec"))
+
+
+def _pod_labels(obj: Manifest) -> dict[str, str]:
+    labels = _map(_map(_map(_map(obj.data.get("spec")).get("template")).get("metadata")).get("labels"))
+    return {str(key): str(value) for key, value in labels.items()}
+
+
+def _containers(obj: Manifest) -> list[dict[str, Any]]:
+    return [_map(item) for item in _list(_pod(obj).get("containers"))]
+
+
+def _is(service: str, obj: Manifest) -> bool:
+    """A workload of the shared service: named after it or running its image."""
+    images = " ".join(str(container.get("image", "")) for container in _containers(obj))
+    return service in obj.name.lower() or f"/{service}" in images.lower() or images.startswith(service)
+
+
+def _detect_service(service: str, objects: list[Manifest], detection: Detection) -> None:
+    workload = next((obj for obj in objects if obj.kind in WORKLOADS and _is(service, obj)), None)
+    if workload is None:
+        detection.missing.append(f"{service} (no Deployment or StatefulSet of {service})")
+        return
+    labels = _pod_labels(workload)
+    front = next(
+        (
+            obj
+            for obj in objects
+            if obj.kind == "Service"
+            and obj.namespace == workload.namespace
+            and _map(_map(obj.data.get("spec")).get("selector"))
+            and all(labels.get(str(k)) == str(v) for k, v in _map(obj.data["spec"]["selector"]).items())
+        ),
+        None,
+    )
+    found = detection.proposals
+    if workload.namespace:
+        found.append(Proposal(f"{service}.namespace", workload.namespace, workload.file))
+    container_ports = {
+        str(port.get("name")): port.get("containerPort")
+        for container in _containers(workload)
+        for port in map(_map, _list(container.get("ports")))
+    }
+    if front is not None:
+        spec = _map(front.data.get("spec"))
+        found.append(Proposal(f"{service}.service", front.name, front.file))
+        found.append(
+            Proposal(
+                f"{service}.selector",
+                {str(k): str(v) for k, v in _map(spec.get("selector")).items()},
+                front.file,
+            )
+        )
+        port = _map((_list(spec.get("ports")) or [{}])[0])
+        if isinstance(port.get("port"), int):
+            found.append(Proposal(f"{service}.port", port["port"], front.file))
+            target = port.get("targetPort", port["port"])
+            if isinstance(target, str):
+                target = container_ports.get(target)
+            if isinstance(target, int):
+                found.append(Proposal(f"{service}.target_port", target, front.file))
+    else:
+        detection.missing.append(f"{service}.service (no Service selects the {workload.name} pods)")
+        selector = _map(_map(_map(workload.data.get("spec")).get("selector")).get("matchLabels"))
+        if selector:
+            found.append(
+                Proposal(f"{service}.selector", {str(k): str(v) for k, v in selector.items()}, workload.file)
+            )
+    if service == "qdrant":
+        _detect_qdrant_key(workload, objects, detection)
+
+
+def _detect_qdrant_key(workload: Manifest, objects: list[Manifest], detection: Detection) -> None:
+    """Qdrant requires a key when its pods set QDRANT__SERVICE__API_KEY: find the Bitwarden item behind it."""
+    for container in _containers(workload):
+        for env in map(_map, _list(container.get("env"))):
+            if env.get("name") != QDRANT_KEY_ENV:
+                continue
+            ref = _map(_map(env.get("valueFrom")).get("secretKeyRef"))
+            item = _remote_key(objects, workload.namespace, str(ref.get("name", "")), str(ref.get("key", "")))
+            if item:
+                detection.proposals.append(Proposal("qdrant.api_key_item", item[0], item[1]))
+            else:
+                detection.missing.append(
+                    f"qdrant.api_key_item (Qdrant requires an API key, {workload.file}: name its Bitwarden "
+                    "item with --set qdrant.api_key_item=ITEM)"
+                )
+            return
+
+
+def _remote_key(
+    objects: list[Manifest], namespace: str | None, secret: str, key: str
+) -> tuple[str, Path] | None:
+    for obj in objects:
+        if obj.kind != "ExternalSecret" or obj.namespace != namespace:
+            continue
+        spec = _map(obj.data.get("spec"))
+        if str(_map(spec.get("target")).get("name", obj.name)) != secret:
+            continue
+        for entry in map(_map, _list(spec.get("data"))):
+            if entry.get("secretKey") == key:
+                remote = _map(entry.get("remoteRef")).get("key")
+                if remote:
+                    return str(remote), obj.file
+    return None
+
+
+def _gpu_pod(obj: Manifest) -> tuple[str, dict[str, Any]] | None:
+    for container in _containers(obj):
+        resources = _map(container.get("resources"))
+        for section in ("limits", "requests"):
+            for key in _map(resources.get(section)):
+                if "gpu" in str(key).lower():
+                    return str(key), _pod(obj)
+    return None
+
+
+def _detect_gpu(objects: list[Manifest], detection: Detection) -> None:
+    for obj in objects:
+        if obj.kind not in WORKLOADS:
+            continue
+        found = _gpu_pod(obj)
+        if found is None:
+            continue
+        resource, pod = found
+        detection.proposals.append(Proposal("gpu.resource", resource, obj.file))
+        selector = _map(pod.get("nodeSelector"))
+        if selector:
+            detection.proposals.append(
+                Proposal("gpu.node_selector", {str(k): str(v) for k, v in selector.items()}, obj.file)
+            )
+        tolerations = [
+            {
+                key: str(value)
+                for key, value in _map(item).items()
+                if key in ("key", "operator", "value", "effect")
+            }
+            for item in _list(pod.get("tolerations"))
+            if _map(item).get("key")
+        ]
+        if tolerations:
+            for toleration in tolerations:
+                toleration.setdefault("operator", "Equal")
+            detection.proposals.append(Proposal("gpu.tolerations", tolerations, obj.file))
+        if pod.get("runtimeClassName"):
+            detection.proposals.append(Proposal("gpu.runtime_class", str(pod["runtimeClassName"]), obj.file))
+        return
+    detection.missing.append("gpu (no workload requests a GPU)")
+
+
+def _most_common(values: list[tuple[Any, Path]]) -> tuple[Any, Path] | None:
+    if not values:
+        return None
+    top, _ = Counter(str(value) for value, _ in values).most_common(1)[0]
+    return next((value, file) for value, file in values if str(value) == top)
+
+
+def _detect_others(objects: list[Manifest], detection: Detection) -> None:
+    found = detection.proposals
+    secrets = [obj for obj in objects if obj.kind == "ExternalSecret"]
+    version = _most_common([(obj.data["apiVersion"], obj.file) for obj in secrets])
+    if version:
+        found.append(Proposal("secret_store.api_version", version[0], version[1]))
+        refs = [(_map(_map(obj.data.get("spec")).get("secretStoreRef")), obj.file) for obj in secrets]
+        store = _most_common([(ref.get("name"), file) for ref, file in refs if ref.get("name")])
+        if store:
+            found.append(Proposal("secret_store.name", store[0], store[1]))
+        kind = _most_common([(ref.get("kind", "SecretStore"), file) for ref, file in refs if ref.get("name")])
+        if kind:
+            found.append(Proposal("secret_store.kind", kind[0], kind[1]))
+    else:
+        detection.missing.append("secret_store (no ExternalSecret)")
+    gateways = [obj for obj in objects if obj.kind == "Gateway" and obj.namespace]
+    gateway = _most_common([(obj.namespace, obj.file) for obj in gateways])
+    if gateway:
+        found.append(Proposal("gateway.namespace", gateway[0], gateway[1]))
+        first = next(obj for obj in gateways if obj.namespace == gateway[0])
+        found.append(Proposal("gateway.name", first.name, first.file))
+    else:
+        detection.missing.append("gateway.namespace (no Gateway)")
+    claims = [
+        (_map(obj.data.get("spec")).get("storageClassName"), obj.file)
+        for obj in objects
+        if obj.kind == "PersistentVolumeClaim" and _map(obj.data.get("spec")).get("storageClassName")
+    ]
+    storage = _most_common(claims)
+    if storage:
+        found.append(Proposal("storage_class", storage[0], storage[1]))
+    prometheus = _most_common(
+        [(obj.namespace, obj.file) for obj in objects if obj.kind == "Prometheus" and obj.namespace]
+    )
+    if prometheus:
+        found.append(Proposal("monitoring.namespace", prometheus[0], prometheus[1]))
+
+
+def detect(repo: Path) -> Detection:
+    """The facts the repository's manifests show (see the module docstring)."""
+    objects = list(manifests(repo))
+    detection = Detection()
+    for service in SERVICES:
+        _detect_service(service, objects, detection)
+    _detect_gpu(objects, detection)
+    _detect_others(objects, detection)
+    return detection
