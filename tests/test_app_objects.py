@@ -75,12 +75,25 @@ def test_route_timeout_and_hosts_are_answers(tmp_path: Path) -> None:
     assert route["hostnames"] == ["a.example.org", "b.example.org"]
 
 
+# A cluster whose Prometheus (prometheus-operator) runs in `monitoring`: the default profile scrapes nothing,
+# since a ServiceMonitor fails to apply where the operator's CRDs are not installed.
+SCRAPING = {"cluster": {"monitoring": {"namespace": "monitoring"}}}
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_by_default_nothing_is_scraped(preset: str, rendered_preset) -> None:
+    objects = built(rendered_preset(preset))
+    assert "ServiceMonitor" not in objects
+    ingress = objects["CiliumNetworkPolicy"]["spec"].get("ingress", [])
+    assert all("monitoring" not in str(rule) for rule in ingress)
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_metrics_scraped_on_a_service_port_and_admitted_from_monitoring_only_there(
-    preset: str, rendered_preset
+    preset: str, tmp_path: Path
 ) -> None:
-    answers = resolve(load_preset(preset))
-    objects = built(rendered_preset(preset))
+    answers = resolve({**load_preset(preset), **SCRAPING})
+    objects = built(render(tmp_path / preset, {**load_preset(preset), **SCRAPING}))
     assert answers["scraped"] == (answers["metrics_port"] > 0)
     if not answers["scraped"]:
         assert "ServiceMonitor" not in objects
@@ -201,8 +214,10 @@ def test_replicas_only_for_stateless_apps_with_pdb_and_spread(preset: str, rende
     assert spread["labelSelector"]["matchLabels"] == pdb["selector"]["matchLabels"]
 
 
-def test_the_chat_preset_is_exposed_scraped_and_replicated(rendered_preset) -> None:
-    objects = built(rendered_preset("chat-litellm"))
+def test_the_chat_preset_is_exposed_scraped_and_replicated(tmp_path: Path) -> None:
+    # Metrics on a port of their own, scraped where the cluster profile names Prometheus's namespace.
+    answers = {**load_preset("chat-litellm"), **SCRAPING, "metrics_port": 9090}
+    objects = built(render(tmp_path / "chat", answers))
     assert {"HTTPRoute", "ServiceMonitor", "PodDisruptionBudget"} <= set(objects)
     assert objects["Deployment"]["spec"]["replicas"] == 2
 

@@ -131,8 +131,6 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Does it receive traffic from the gateway?", ENTER)
     s.answer("Host names the gateway routes to the app", ENTER)
     s.answer("Request timeout of the route", ENTER)
-    s.answer("Port serving Prometheus metrics", ENTER)
-    s.answer("HTTP path of the metrics", ENTER)
     s.answer("Create the namespace", ENTER)
     s.answer("Files to write into llama-70b", "", timeout=RENDER_TIMEOUT)
     s.answer("Write these", "y" + ENTER)
@@ -194,7 +192,6 @@ def test_no_at_the_confirmation_writes_nothing(tmp_path: Path) -> None:
     s.answer("Does it receive traffic from the gateway?", ENTER)
     s.answer("Host names the gateway routes to the app", ENTER)
     s.answer("Request timeout of the route", ENTER)
-    s.answer("Port serving Prometheus metrics", ENTER)
     s.answer("Replicas", ENTER)
     s.answer("Create the namespace", ENTER)
     s.answer("Write these", "n" + ENTER)
@@ -228,7 +225,6 @@ def test_typing_replaces_a_default_and_confirmations_wait_for_enter(tmp_path: Pa
     s.answer("Does it receive traffic from the gateway?", ENTER)
     s.answer("Host names the gateway routes to the app", ENTER)
     s.answer("Request timeout of the route", ENTER)
-    s.answer("Port serving Prometheus metrics", ENTER)
     s.answer("Create the namespace", ENTER)
     s.answer("Write these", "y" + ENTER, timeout=RENDER_TIMEOUT)
     assert s.finish() == 0, s.transcript
@@ -243,7 +239,7 @@ def test_a_preset_on_a_terminal_asks_only_the_rest(tmp_path: Path) -> None:
     for prompt in ("Kubernetes namespace", "Arguments of the app's container", "Add a separate cache PVC",
                    "CPU cores", "Memory in GiB", "Bitwarden item holding the app's LiteLLM virtual key",
                    "EXCEPTION: providers", "Does it receive traffic",
-                   "Request timeout of the route", "HTTP path of the metrics", "Create the namespace"):
+                   "Request timeout of the route", "Create the namespace"):
         s.answer(prompt, ENTER)  # the defaults
     s.answer("Write these", "n" + ENTER, timeout=RENDER_TIMEOUT)
     assert s.finish() == 1
