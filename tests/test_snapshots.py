@@ -14,12 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PRESETS
+from generator.template.presets import load_preset
+from tests.conftest import PRESETS, render
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("AIAPP_UPDATE_SNAPSHOTS") == "1"
 # The answers file records where and from which commit the app was rendered: not part of the pattern.
 VOLATILE = re.compile(r"^(_commit|_src_path): .*$", re.MULTILINE)
+# Scenarios beyond the presets on the default cluster: NAME@VARIANT -> (preset, answers added to it). A
+# cluster whose profile names Prometheus's namespace gets the ServiceMonitor and its ingress rule.
+VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
+    "chat-litellm@monitored": (
+        "chat-litellm",
+        {"cluster": {"monitoring": {"namespace": "monitoring"}}, "metrics_port": 9090},
+    ),
+}
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -34,9 +43,13 @@ def tree(root: Path) -> dict[str, bytes]:
     return files
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-def test_rendered_tree_matches_snapshot(preset: str, rendered_preset) -> None:
-    actual = tree(rendered_preset(preset))
+@pytest.mark.parametrize("preset", [*PRESETS, *VARIANTS])
+def test_rendered_tree_matches_snapshot(preset: str, rendered_preset, tmp_path: Path) -> None:
+    if preset in VARIANTS:
+        base, extra = VARIANTS[preset]
+        actual = tree(render(tmp_path / "app", {**load_preset(base), **extra}))
+    else:
+        actual = tree(rendered_preset(preset))
     snapshot_dir = SNAPSHOTS / preset
     if UPDATE:
         shutil.rmtree(snapshot_dir, ignore_errors=True)
@@ -51,6 +64,6 @@ def test_rendered_tree_matches_snapshot(preset: str, rendered_preset) -> None:
 
 def test_no_stale_snapshots() -> None:
     if UPDATE:
-        for stale in set(path.name for path in SNAPSHOTS.iterdir()) - set(PRESETS):
+        for stale in set(path.name for path in SNAPSHOTS.iterdir()) - {*PRESETS, *VARIANTS}:
             shutil.rmtree(SNAPSHOTS / stale)
-    assert sorted(path.name for path in SNAPSHOTS.iterdir() if path.is_dir()) == sorted(PRESETS)
+    assert sorted(path.name for path in SNAPSHOTS.iterdir() if path.is_dir()) == sorted([*PRESETS, *VARIANTS])
