@@ -60,3 +60,19 @@ def test_version_is_the_latest_changelog_release() -> None:
     releases = re.findall(r"^## v(\d+\.\d+\.\d+)$", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert releases and __version__ == releases[0] == project["version"]
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    """`aiapp --help | head -1`: the pipe closes early; no BrokenPipeError traceback, exit 128 + SIGPIPE."""
+    code = (
+        "import os, sys\n"
+        "read, write = os.pipe()\n"
+        "os.close(read)\n"  # nobody reads: the first write that reaches the pipe fails with EPIPE
+        "os.dup2(write, 1)\n"
+        "sys.argv = ['aiapp', '--help']\n"
+        "from generator.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

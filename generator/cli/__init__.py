@@ -55,6 +55,13 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\nInterrupted: nothing was written.", file=sys.stderr, flush=True)
         raise SystemExit(130) from None
+    except BrokenPipeError:
+        # The reader went away (`aiapp --help | head -1`): end quietly like other command-line tools, with
+        # 128 + SIGPIPE, and keep Python from failing again when it flushes stdout at exit.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None
 
 
 def _interrupted_at_start(signum: int, frame: object) -> None:
