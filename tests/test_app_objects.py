@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from generator.template.presets import load_preset
 from generator.template.questions import resolve
@@ -267,3 +268,25 @@ def test_a_qdrant_app_without_an_embedding_source_is_refused_with_the_reason() -
     assert message and "No embedding source" in message and "anthropic" in message
     message = check(questions["embedding_model"], "text-embedding-3-small", anthropic_only)
     assert message and "add openai" in message
+
+
+def test_the_shared_services_rule_in_agents_md_names_their_pod_ports(tmp_path: Path) -> None:
+    """Cilium matches the shared services' ingress on the pod port after DNAT (docs/cluster.md): on a cluster
+    whose Services listen on 80, the rule the app's AGENTS.md gives them names 6333 and 4000."""
+    profile = {
+        "qdrant": {"namespace": "qdrant", "port": 80, "target_port": 6333},
+        "litellm": {"namespace": "litellm", "port": 80, "target_port": 4000},
+    }
+    app = render(tmp_path / "app", {**load_preset("other-namespace"), "cluster": profile})
+    section = (app / "AGENTS.md").read_text().split("## On the shared services' side", 1)[1].split("\n## ")[0]
+    rules = [yaml.safe_load(block.split("```", 1)[0])[0] for block in section.split("```yaml\n")[1:]]
+    assert [rule["toPorts"][0]["ports"][0]["port"] for rule in rules] == ["6333", "4000"]
+
+
+def test_servicemonitors_carry_the_labels_prometheus_selects(tmp_path: Path) -> None:
+    """kube-prometheus-stack's Prometheus selects ServiceMonitors labelled `release: <its release>` by default
+    (prometheus-community/helm-charts#3487): the profile's `monitoring.labels` go on every ServiceMonitor."""
+    profile = {"monitoring": {"namespace": "monitoring", "labels": {"release": "kube-prometheus-stack"}}}
+    answers = {**load_preset("inference-8b-fp16"), "cluster": profile}
+    monitor = built(render(tmp_path / "app", answers))["ServiceMonitor"]
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"

@@ -341,6 +341,7 @@ INVALID = [
     ("gateway: {namespace: 'gw; rm -rf ~'}", "cluster.gateway.namespace", "DNS-1123 label"),
     ("gateway: {entities: [world]}", "cluster.gateway.entities[0]", "Cilium entities"),
     ("monitoring: {namespace: Monitoring}", "cluster.monitoring.namespace", "namespace"),
+    ("monitoring: {labels: {'bad key!': x}}", "cluster.monitoring.labels (key", "label key"),
     ("storage_class: Ceph_Block", "cluster.storage_class", "DNS subdomain"),
     ("run_as_uid: 0", "cluster.run_as_uid = 0", "non-root"),
     ("litellm: {nmespace: litellm}", "cluster.litellm.nmespace: unknown key", "namespace"),

@@ -227,3 +227,26 @@ def test_vllm_releases_that_break_non_root_are_refused(tag: str) -> None:
 @pytest.mark.parametrize("tag", ["v0.8.2", "v0.10.1.1", "v0.8.10"])
 def test_other_vllm_releases_are_accepted(tag: str) -> None:
     assert check_rule(QUESTIONS["image"], f"vllm/vllm-openai:{tag}", {}) is None
+
+
+@pytest.mark.parametrize("preset", GPU_PRESETS)
+def test_the_gateway_publishes_only_the_key_protected_api_of_vllm(preset: str, rendered_preset) -> None:
+    """vLLM's --api-key guards /v1 only: /invocations, /tokenize, /pooling, /metrics... answer without it
+    (docs.vllm.ai/en/stable/usage/security; vllm-project/vllm#18892), so the route matches /v1 alone."""
+    route = load_objects(rendered_preset(preset))["HTTPRoute"]
+    assert [match["path"] for rule in route["spec"]["rules"] for match in rule["matches"]] == [
+        {"type": "PathPrefix", "value": "/v1"}
+    ]
+
+
+def test_agents_md_gives_litellms_egress_rule_to_the_server(rendered_preset) -> None:
+    """LiteLLM's own policy restricts its egress: without this rule it cannot reach the new server."""
+    text = (rendered_preset("inference-8b-fp16") / "AGENTS.md").read_text()
+    section = text.split("## LiteLLM", 1)[1].split("\n## ", 1)[0]
+    rule = yaml.safe_load(section.split("```yaml\n")[2].split("```", 1)[0])[0]
+    assert rule == {
+        "toEndpoints": [
+            {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "ai", "app.kubernetes.io/name": "llama-8b"}}
+        ],
+        "toPorts": [{"ports": [{"port": "8000", "protocol": "TCP"}]}],
+    }
