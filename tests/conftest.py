@@ -13,6 +13,7 @@ import yaml
 
 from generator.template.presets import load_preset, preset_names
 from generator.template.render import render_app
+from generator.template.schemas import SchemaValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = preset_names()
@@ -64,6 +65,19 @@ def load_objects(app_dir: Path) -> dict[str, dict[str, object]]:
 def in_ci() -> bool:
     """CI must not skip what a developer's machine may lack."""
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def validator() -> SchemaValidator:
+    """Strict validation: Kubernetes 1.32 core schemas and the CRD catalog of $AIAPP_SCHEMA_LOCATION
+    (missing: skipped on a developer's machine, a failure in CI)."""
+    checker = SchemaValidator(k8s_version="1.32")
+    problem = checker.location_problem()
+    if problem:
+        if in_ci():
+            pytest.fail(f"CRD schema catalog missing in CI: {problem}")
+        pytest.skip(problem)
+    return checker
 
 
 def config_env(app_dir: Path) -> dict[str, str]:

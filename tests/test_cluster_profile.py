@@ -27,7 +27,7 @@ from generator.init.profile_file import InitOptions, run_init
 from generator.policy import Options, check_paths
 from generator.template.presets import load_preset
 from generator.template.schemas import SchemaValidator
-from tests.conftest import PRESETS, ROOT, in_ci, render
+from tests.conftest import PRESETS, ROOT, render
 from tests.test_render_presets import kustomize_build
 from tests.upgrade.scaffold import commit, edit, gitops_repo, status, template_repo
 
@@ -88,17 +88,6 @@ def test_the_profile_differs_from_the_defaults_in_every_fact() -> None:
 
 
 # --- every preset, rendered for the other cluster -------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def validator() -> SchemaValidator:
-    checker = SchemaValidator(k8s_version="1.32")
-    problem = checker.location_problem()
-    if problem:
-        if in_ci():
-            pytest.fail(f"CRD schema catalog missing in CI: {problem}")
-        pytest.skip(problem)
-    return checker
 
 
 def policy_rules(policy: dict[str, Any]) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from generator.template.answers import gather, resolve_given
 from generator.template.presets import load_preset
 from generator.template.questions import Question, load_questions
 from generator.template.schemas import SchemaValidator
-from tests.conftest import PRESETS, in_ci
+from tests.conftest import PRESETS
 from tests.test_render_presets import kustomize_build
 
 QUESTIONS = load_questions()
@@ -85,17 +85,6 @@ def answer_sets(draw: st.DrawFn) -> dict[str, Any]:
 def shape(context: dict[str, Any]) -> tuple[object, ...]:
     keys = ("serves_model", "gpu", "vector_db", "model_predownload", "cache_pvc")
     return (*(context.get(key) for key in keys), bool(context.get("llm_providers")))
-
-
-@pytest.fixture(scope="module")
-def validator() -> SchemaValidator:
-    checker = SchemaValidator(k8s_version="1.32")
-    problem = checker.location_problem()
-    if problem:
-        if in_ci():
-            pytest.fail(f"CRD schema catalog missing in CI: {problem}")
-        pytest.skip(problem)
-    return checker
 
 
 def test_every_answer_set_is_refused_or_renders_a_working_app(

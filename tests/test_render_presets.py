@@ -38,17 +38,6 @@ def kustomize_build(app_dir: Path) -> list[dict[str, object]]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-@pytest.fixture(scope="module")
-def validator() -> SchemaValidator:
-    checker = SchemaValidator(k8s_version="1.32")
-    problem = checker.location_problem()
-    if problem:
-        if in_ci():
-            pytest.fail(f"CRD schema catalog missing in CI: {problem}")
-        pytest.skip(problem)
-    return checker
-
-
 @pytest.mark.parametrize("preset", PRESETS)
 def test_kustomize_builds_every_listed_file(preset: str, rendered_preset) -> None:
     app_dir = rendered_preset(preset)
