@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from generator.cli import app as cli
 from generator.cluster import facts as cluster_facts
 from generator.cluster.profile import defaults, merge
+from generator.cluster.profile import written as one_form
 from generator.init.profile_file import InitOptions, run_init
 from generator.policy import Options, check_paths
 from generator.template.presets import load_preset
@@ -135,7 +136,7 @@ def assert_profile_facts(app_dir: Path, answers: dict[str, Any]) -> None:
     objects = built(app_dir)
     app = str(answers["app_name"])
     recorded = yaml.safe_load((app_dir / ".copier-answers.yml").read_text())
-    assert recorded["cluster"] == merge(PROFILE), "the facts are recorded for plain `copier update`"
+    assert recorded["cluster"] == one_form(merge(PROFILE)), "the facts are recorded for plain `copier update`"
     qdrant, gpu = PROFILE["qdrant"], PROFILE["gpu"]
 
     for obj in objects.values():
@@ -385,7 +386,7 @@ def test_init_detect_proposes_what_the_manifests_show(tmp_path: Path) -> None:
         "storage_class": "ceph-block",
         "secret_store": PROFILE["secret_store"],
     }
-    assert written == merge(found)
+    assert written == one_form(merge(found))
 
 
 def test_init_detect_on_a_repo_without_them_proposes_the_defaults_and_says_so(tmp_path: Path) -> None:
@@ -396,7 +397,7 @@ def test_init_detect_on_a_repo_without_them_proposes_the_defaults_and_says_so(tm
     assert "proposing the defaults" in result.stdout
     text = (tmp_path / ".aiapp.yml").read_text()
     assert text.startswith("# our settings\ntemplate: https://git.example.com/aiapp.git\n")  # kept
-    assert yaml.safe_load(text)["cluster"] == defaults()
+    assert yaml.safe_load(text)["cluster"] == one_form(merge({}))
     again = aiapp("init", "--defaults", str(tmp_path))
     assert again.exit_code == 2 and "already has a cluster profile" in again.stderr
 
@@ -464,7 +465,7 @@ def test_a_profile_change_shows_as_drift_and_update_rolls_it_out_keeping_hand_ed
     assert "apps/team-chat: cluster facts re-applied at v0.1.0" in result.stdout
     for app in ("rag-api", "team-chat"):
         recorded = yaml.safe_load((repo / "apps" / app / ".copier-answers.yml").read_text())
-        assert recorded["cluster"] == merge(PROFILE)
+        assert recorded["cluster"] == one_form(merge(PROFILE))
     objects = built(rag)
     config = objects["ConfigMap/rag-api-config"]["data"]
     assert config["TEAM"] == "search", "the hand edit is kept"

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator.cluster.profile import PROFILE_QUESTION, Profile, defaults, find_profile
+from generator.cluster.profile import PROFILE_QUESTION, Profile, find_profile, merge
 
 NAME_LABEL = "app.kubernetes.io/name"
 
@@ -66,6 +66,20 @@ class Cluster:
     reloader: bool = False
     namespaces_managed: bool = False
     bootstrap_image: str = ""
+    # Mechanisms (docs/cluster.md): how volumes are backed up, which engine enforces network policies,
+    # how apps are exposed. Each list below starts with the scalar fact above it (the default).
+    backup_mechanism: str = "tier-label"
+    velero_namespace: str = "velero"
+    default_volumes_to_fs_backup: bool = False
+    policy_engine: str = "cilium"
+    ingress_kind: str = "gateway-api"
+    ingress_class: str | None = None
+    ingress_annotations: tuple[tuple[str, str], ...] = ()
+    # Every Gateway a route may attach to: (namespace, name, listener or None), the default first.
+    gateways: tuple[tuple[str, str, str | None], ...] = ()
+    storage_classes: tuple[str, ...] = ()
+    # Every secret store an ExternalSecret may name: (kind, name, apiVersion), the default first.
+    secret_stores: tuple[tuple[str, str, str], ...] = ()
 
     def values(self) -> dict[str, Any]:
         """The constants by name, for formatting fix hints and rule documentation."""
@@ -94,16 +108,6 @@ class Cluster:
         )
 
 
-def _tier_choices() -> tuple[str, ...]:
-    """The backup tiers offered by the `model_backup_tier` question, most critical first."""
-    from generator.template.questions import load_questions
-
-    for question in load_questions():
-        if question.name == "model_backup_tier" and question.choices:
-            return tuple(str(value) for _, value in question.choices)
-    raise ValueError("copier.yml has no choices for model_backup_tier")
-
-
 def _pairs(mapping: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(key), str(value)) for key, value in dict(mapping).items())
 
@@ -114,7 +118,9 @@ def _cluster(facts_json: str) -> Cluster:
     from generator.template.questions import resolve
 
     values = resolve({PROFILE_QUESTION: json.loads(facts_json)})
-    tiers = _tier_choices()
+    facts = values["cluster_facts"]
+    backup = facts["backup"]
+    tiers = (str(backup["tiers"]["critical"]), str(backup["tiers"]["cache"]))
     qdrant_selector = _pairs(values["qdrant_selector"])
     litellm_selector = _pairs(values["litellm_selector"])
     node_selector = _pairs(values["gpu_node_selector"])
@@ -125,7 +131,7 @@ def _cluster(facts_json: str) -> Cluster:
         gpu_node_label=node_selector[0][0] if node_selector else "",
         backup_tier_label=values["backup_tier_label"],
         backup_tiers=tiers,
-        critical_tier=values["model_backup_tier"],
+        critical_tier=tiers[0],
         gateway_namespace=values["gateway_namespace"],
         gateway_entities=tuple(values["gateway_entities"]),
         kube_dns_namespace=values["kube_dns"]["namespace"],
@@ -160,12 +166,27 @@ def _cluster(facts_json: str) -> Cluster:
         reloader=bool(values["reloader"]),
         namespaces_managed=bool(values["namespaces_managed"]),
         bootstrap_image=values["bootstrap_image"],
+        backup_mechanism=backup["mechanism"],
+        velero_namespace=backup["velero_namespace"],
+        default_volumes_to_fs_backup=bool(backup["default_volumes_to_fs_backup"]),
+        policy_engine=facts["network"]["policy_engine"],
+        ingress_kind=facts["ingress"]["kind"],
+        ingress_class=facts["ingress"]["class"] or None,
+        ingress_annotations=_pairs(facts["ingress"]["annotations"]),
+        gateways=tuple(
+            (gateway["namespace"], gateway["name"], gateway["section"] or None)
+            for gateway in facts["gateway"]["gateways"]
+        ),
+        storage_classes=tuple(facts["storage_classes"]),
+        secret_stores=tuple(
+            (store["kind"], store["name"], store["api_version"]) for store in facts["secret_stores"]
+        ),
     )
 
 
 def cluster(profile: Profile | None = None) -> Cluster:
     """The facts of a profile (default: copier.yml's defaults); cached per profile."""
-    return _cluster((profile or Profile(defaults())).key())
+    return _cluster((profile or Profile(merge({}))).key())
 
 
 @cache

@@ -24,6 +24,9 @@ SCHEMA_FILE = Path(__file__).with_name("profile.schema.json")
 # The copier.yml questions: the recorded profile, and the defaults it is merged with.
 PROFILE_QUESTION = "cluster"
 DEFAULTS_QUESTION = "cluster_defaults"
+# copier.yml's computed facts: the profile merged with the defaults, then in one form (lists filled in).
+MERGED_QUESTION = "cluster_merged"
+FACTS_QUESTION = "cluster_facts"
 MAX_SHOWN = 60
 
 
@@ -43,6 +46,20 @@ class Profile:
         """A stable text of the facts (cache key, comparisons)."""
         return json.dumps(self.facts, sort_keys=True)
 
+    def answer(self, known: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The facts as a valid profile (the `cluster` answer Copier records, the section `aiapp init`
+        writes): each fact in one form, the scalar key for a list of one.
+
+        `known` is the `cluster_defaults` of the template version that will render: a top-level fact
+        it does not know is left out while it holds the default (an older version renders it anyway),
+        and kept otherwise, for that version's validator to refuse by name.
+        """
+        facts = written(self.facts)
+        if known is None:
+            return facts
+        default = defaults()
+        return {key: value for key, value in facts.items() if key in known or value != default.get(key)}
+
 
 @cache
 def _defaults_text() -> str:
@@ -61,18 +78,65 @@ def defaults() -> dict[str, Any]:
 
 
 def merge(given: Mapping[str, Any]) -> dict[str, Any]:
-    """The defaults with `given` applied one level deep, exactly as copier.yml's `cluster_facts`.
+    """The facts of a valid profile: copier.yml's own `cluster_facts`, evaluated for `given`.
 
     A section given in part keeps the defaults of its other keys; a map inside a section (a selector)
-    or a list (tolerations) is replaced whole, never merged.
+    or a list (tolerations) is replaced whole, never merged. A list of one Gateway, storage class or
+    secret store and its scalar key are the same facts: both forms are filled in, so that comparing
+    two profiles compares what they mean.
     """
-    facts = defaults()
-    for key, value in given.items():
-        if isinstance(facts.get(key), dict) and isinstance(value, Mapping):
-            facts[key] = {**facts[key], **copy.deepcopy(dict(value))}
-        else:
-            facts[key] = copy.deepcopy(value)
+    return copy.deepcopy(_merged(json.dumps(given, sort_keys=True)))
+
+
+@cache
+def _merged(given_json: str) -> dict[str, Any]:
+    from generator.template.questions import load_questions, resolve
+
+    wanted = (DEFAULTS_QUESTION, PROFILE_QUESTION, MERGED_QUESTION, FACTS_QUESTION)
+    questions = [question for question in load_questions() if question.name in wanted]
+    facts: dict[str, Any] = resolve({PROFILE_QUESTION: json.loads(given_json)}, questions)[FACTS_QUESTION]
     return facts
+
+
+# Scalar keys and the list that may stand for them: a profile gives one form or the other.
+_ALTERNATIVES: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
+    ((), ("storage_class",), "storage_classes"),
+    ((), ("secret_store",), "secret_stores"),
+    (("gateway",), ("namespace", "name", "section"), "gateways"),
+)
+
+
+def written(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Merged facts in the form a profile gives them: a list of one as its scalar key, a longer list
+    without the scalar keys (the list's first item); `merge(written(facts))` is `facts` again."""
+    result = copy.deepcopy(dict(facts))
+    for section, scalars, plural in _ALTERNATIVES:
+        node: Any = result
+        for part in section:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or plural not in node:
+            continue
+        items = node.pop(plural)
+        if isinstance(items, list) and len(items) > 1:
+            for key in scalars:
+                node.pop(key, None)
+            node[plural] = items
+    return result
+
+
+def _both_forms(given: Mapping[str, Any]) -> str | None:
+    """The first place a profile gives both forms of a fact, as a message; None when there is none."""
+    for section, scalars, plural in _ALTERNATIVES:
+        node: Any = given
+        for part in section:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and plural in node and any(key in node for key in scalars):
+            where = ".".join((PROFILE_QUESTION, *section))
+            return (
+                f"{where}: give {plural} or {'/'.join(scalars)}, not both "
+                f"(the first item of {plural} is the default; {'/'.join(scalars)} stand for a list of one)"
+            )
+    return None
 
 
 @cache
@@ -93,6 +157,9 @@ def validate(given: Any, where: str) -> None:
         validator.iter_errors(given), key=lambda error: [str(part) for part in error.absolute_path]
     )
     if not errors:
+        both = _both_forms(given)
+        if both:
+            raise ProfileError(f"{where}: {both}", hint="see docs/cluster.md")
         return
     error = errors[0]
     path = _path(error.absolute_path)
@@ -178,7 +245,7 @@ def find_profile(start: Path) -> Profile:
 
     found = find_section(start, PROFILE_KEY)
     if found is None:
-        return Profile(defaults())
+        return Profile(merge({}))
     value, file = found
     return from_value(value, file)
 

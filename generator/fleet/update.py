@@ -372,14 +372,16 @@ def _profile_data(
     changes. A repository without a profile, or a target version without the question, changes none:
     each app keeps the facts it recorded (as with plain `copier update`)."""
     from generator.cluster.facts import profile_for_directory
-    from generator.cluster.profile import differences
+    from generator.cluster.profile import DEFAULTS_QUESTION, differences
 
     data: dict[str, object] = dict(options.data)
     profile = profile_for_directory(app.path)
     config = repo.config(target.commit)
     if profile.file is None or config is None or PROFILE_QUESTION not in config:
         return data, ()
-    data[PROFILE_QUESTION] = profile.facts
+    spec = config.get(DEFAULTS_QUESTION)
+    known = spec.get("default") if isinstance(spec, dict) else None
+    data[PROFILE_QUESTION] = profile.answer(known if isinstance(known, dict) else None)
     return data, tuple(differences(app.cluster, profile.facts))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from generator.cluster.profile import flatten, merge, validate
+from generator.cluster.profile import flatten, merge, validate, written
 from generator.errors import UsageError
 from generator.template.source import PROFILE_KEY, SETTINGS_FILE
 
@@ -135,7 +135,7 @@ def run_init(options: InitOptions) -> int:
     validate(given, "--set" if sets else "--detect")
     if options.interactive:
         given = _interview(given, _prompter(options))
-    facts = merge(given)
+    facts = written(merge(given))
     text = _render(target, existing, facts)
     out()
     out(f"Cluster profile for {target}:")
@@ -193,7 +193,7 @@ def _interview(given: dict[str, Any], prompter: Prompter) -> dict[str, Any]:
     from generator.errors import ProfileError
 
     answers = dict(given)
-    for key, value in flatten(merge(given)):
+    for key, value in flatten(written(merge(given))):
         while True:
             raw = prompter.text(f"{key}", flow(value))
             try:

@@ -106,7 +106,7 @@ def _give_profile(given: Given, questions: list[Question], dest: Path) -> None:
     if profile.file is None:
         return
     if any(question.cluster for question in questions):
-        given.values[PROFILE_QUESTION] = profile.facts
+        given.values[PROFILE_QUESTION] = profile.answer()
         given.sources[PROFILE_QUESTION] = profile.source
     else:
         err(f"note: this template version has no cluster profile: {profile.source} is not applied")
