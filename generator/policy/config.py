@@ -149,36 +149,28 @@ def common_parent(paths: list[str] | tuple[str, ...]) -> Path:
 
 def find(start: Path) -> Path | None:
     """The nearest `.aiapp.yml` with a `check:` key at or above `start`."""
-    import yaml
+    from generator.template.source import read_settings
 
     start = start.absolute()
     for directory in [start, *start.parents]:
         path = directory / SETTINGS_FILE
-        if not path.is_file():
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise UsageError(f"{path} cannot be read: {' '.join(str(error).split())}") from None
-        if isinstance(data, dict) and KEY in data:
+        data = read_settings(path)
+        if data is not None and KEY in data:
             return path
     return None
 
 
 def load(path: Path | None) -> Config:
-    """The configuration in a `.aiapp.yml` (the defaults for None); a malformed one is a usage error."""
+    """The configuration in a `.aiapp.yml` (the defaults for None); a malformed one is a usage error.
+
+    The file is read by the one bounded reader (generator/reader/yamldoc.py), like every settings file.
+    """
     if path is None:
         return Config()
-    import yaml
+    from generator.template.source import read_settings
 
-    from generator.template.source import warn_unknown_keys
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise UsageError(f"{path} cannot be read: {' '.join(str(error).split())}") from None
-    warn_unknown_keys(path, data)
-    section = data.get(KEY) if isinstance(data, dict) else None
+    data = read_settings(path) or {}
+    section = data.get(KEY)
     return _parse(section if section is not None else {}, path)
 
 
