@@ -22,6 +22,7 @@ from generator.policy.model import Build, Finding, K8sObject, Origin
 from generator.policy.paths import shown
 from generator.policy.registry import rule
 from generator.policy.yamlio import AliasLimitError, DuplicateKeyError, document_line, parse_documents
+from generator.reader.files import NotRegularError, TooLargeError, file_type, read_bytes
 
 YAML_SUFFIXES = (".yaml", ".yml")
 JSON_SUFFIX = ".json"
@@ -286,45 +287,18 @@ def conflict_findings(text: str, file: str) -> list[Finding]:
     return findings
 
 
-_FILE_TYPES = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFDIR: "a directory",
-}
-
-
 def _read_text(file: str, limits: Limits) -> tuple[str | None, Finding | None]:
-    """The text of a regular file of at most `limits.max_file_bytes`; anything else is a finding.
-
-    The file is opened without blocking (a FIFO would otherwise wait for a writer forever) and checked
-    on the open descriptor, so a symlink to /dev/zero or a device is never read.
-    """
+    """The text of a regular file of at most `limits.max_file_bytes` (the one bounded reader,
+    generator/reader/files.py: a FIFO, a device or a symlink to one is never read); anything else is a
+    finding."""
     try:
-        descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        raw = read_bytes(file, limits.max_file_bytes)
+    except NotRegularError as error:
+        return None, input_finding("AIA001", file, 1, f"{error.what}, not a manifest: skipped")
+    except TooLargeError as error:
+        return None, _too_large(file, error.size, limits)
     except OSError as error:
         return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            what = _FILE_TYPES.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            if os.path.islink(file):
-                what = f"a symlink to {os.readlink(file)}, {what}"
-            return None, input_finding("AIA001", file, 1, f"{what}, not a manifest: skipped")
-        if info.st_size > limits.max_file_bytes:
-            return None, _too_large(file, info.st_size, limits)
-        # One read for the whole file (plain os.read: no buffered file object per file).
-        chunks = [os.read(descriptor, info.st_size + 1)]
-        while chunks[-1] and sum(map(len, chunks)) <= limits.max_file_bytes:
-            chunks.append(os.read(descriptor, limits.max_file_bytes + 1))
-        raw = b"".join(chunks)
-    except OSError as error:
-        return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
-    finally:
-        os.close(descriptor)
-    if len(raw) > limits.max_file_bytes:
-        return None, _too_large(file, len(raw), limits)
     if b"\0" in raw[:_BINARY_PROBE]:
         return None, input_finding("AIA001", file, 1, "binary file, not YAML")
     try:
@@ -518,7 +492,7 @@ def _unreadable(file: str, limits: Limits) -> str | None:
     except OSError as error:
         return f"cannot be read: {error.strerror or error}"
     if not stat.S_ISREG(info.st_mode):
-        return f"is {_FILE_TYPES.get(stat.S_IFMT(info.st_mode), 'not a regular file')}"
+        return f"is {file_type(info.st_mode)}"
     if info.st_size > limits.max_file_bytes:
         return (
             f"has {info.st_size:,} bytes, more than the {limits.max_file_bytes:,} the limit allows "
