@@ -56,3 +56,14 @@ def test_an_app_whose_answers_file_is_a_bomb_is_reported_not_expanded(tmp_path: 
     (tmp_path / ".copier-answers.yml").write_text(BOMB, encoding="utf-8")
     app = load_app(tmp_path)
     assert app.src_path is None and app.problem and "expands to more than" in app.problem
+
+
+def test_a_refused_long_value_is_shown_cut_with_its_length(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yml"
+    answers.write_text("description: " + "x" * 300_000 + "\n", encoding="utf-8")
+    options = ["--preset", "rag-cpu-qdrant", "--defaults", "--answers-file", str(answers)]
+    result = CliRunner().invoke(cli, ["new", str(tmp_path / "app"), *options])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and len(errors[0]) < 300, errors
+    assert "... (300,002 characters) (from" in errors[0], errors[0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import UsageError
+from generator.errors import UsageError, cut
 from generator.template.questions import Question, cast, check, default_for, is_asked
 
 Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
@@ -93,7 +93,7 @@ def parse_sets(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set expects key=value, got {item!r}")
+            raise UsageError(f"--set expects key=value, got {cut(repr(item))}")
         values[key.strip()] = value
     return values
 
@@ -141,7 +141,7 @@ def gather(
             if question is None:
                 version = f": the template {template} does not ask it" if template else ""
                 raise UsageError(
-                    f"unknown question {key!r} (from {source}){version}",
+                    f"unknown question {cut(repr(key))} (from {source}){version}",
                     hint=f"known questions: {', '.join(settable(questions))}",
                 )
             if question.computed:
@@ -157,7 +157,9 @@ def gather(
             try:
                 given.values[key] = cast(question, raw)
             except (ValueError, TypeError) as error:
-                raise UsageError(f"{key} = {raw!r} (from {source}) has the wrong type: {error}") from None
+                problem = cut(one_line(str(error)), 200)
+                message = f"{key} = {cut(repr(raw))} (from {source}) has the wrong type: {problem}"
+                raise UsageError(message) from None
             given.sources[key] = source
     return given
 
@@ -181,7 +183,7 @@ def safe_default(question: Question, context: Mapping[str, Any]) -> Any:
 def invalid(question: Question, value: Any, source: str, rule: str) -> UsageError:
     """The one-line error for a value that breaks its question's rule."""
     origin = "the default" if source == "default" else f"from {source}"
-    return UsageError(f"{question.name} = {show(value)!r} ({origin}): {one_line(rule)}")
+    return UsageError(f"{question.name} = {cut(repr(show(value)))} ({origin}): {one_line(rule)}")
 
 
 def resolve_given(
