@@ -91,8 +91,12 @@ SETTINGS: dict[str, tuple[Callable[[Path], None], str]] = {
 @pytest.mark.parametrize("case", list(SETTINGS))
 @pytest.mark.parametrize(
     "command",
-    [("check", "."), ("new", "--preset", "rag-cpu-qdrant", "--defaults", "app")],
-    ids=["check", "new"],
+    [
+        ("check", "."),
+        ("new", "--preset", "rag-cpu-qdrant", "--defaults", "app"),
+        ("init", "--defaults", "--yes", "--force", "."),
+    ],
+    ids=["check", "new", "init"],
 )
 def test_a_hostile_aiapp_yml_is_one_line(case: str, command: tuple[str, ...], tmp_path: Path) -> None:
     make, words = SETTINGS[case]
