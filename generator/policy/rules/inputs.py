@@ -92,8 +92,25 @@ HELM_NOT_RENDERED = define(
     "then runs with that flag. Without helm, the chart's objects cannot be seen: the files the "
     "kustomization lists are checked as written, the kustomizations it lists are built on their own, and "
     "this note says so (it never fails the check).",
-    fix="Install helm where `aiapp check` runs (the chart repository must be reachable), or accept that "
-    "the chart's own objects are not checked.",
+    fix="Install helm where `aiapp check` runs and vendor the chart into the chart home (a chart pulled "
+    "from its repository is not built, AIA013), or accept that the chart's own objects are not checked.",
+    suppressible=False,
+)
+REMOTE_INPUT = define(
+    id="AIA013",
+    slug="remote-kustomize-input",
+    title="Kustomizations build from files in the repository",
+    severity=WARNING,
+    family="input",
+    section=None,
+    quote=None,
+    why="A remote resource or base (an `https://` file, a git URL, the `github.com/org/repo` shorthand) "
+    "or a Helm chart pulled from its repository is fetched by every build: `aiapp check` would reach "
+    "whatever address a pull request names, from the CI runner's network. It never uses the network: such "
+    "a kustomization is not built, the files and kustomizations it lists locally are checked on their "
+    "own, and the remote objects are not checked at all.",
+    fix="Vendor the remote base or chart into the repository (`helm pull --untar` into the chart home), "
+    "or check the rendered output; or accept, with a reason in `check.rules`, that it is not checked.",
     suppressible=False,
 )
 SUPPRESSION_WITHOUT_REASON = define(
@@ -119,8 +136,8 @@ UNKNOWN_SUPPRESSION = define(
     family="input",
     section=None,
     quote=None,
-    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA009, AIA012) cannot be"
-    " suppressed.",
+    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA009, AIA012, AIA013) "
+    "cannot be suppressed.",
     fix="Use a rule id or slug listed in docs/rules.md (`aiapp check --list-rules`).",
     suppressible=False,
     applies=Applies.SCOPE,
