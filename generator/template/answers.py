@@ -235,7 +235,10 @@ def gather(
             try:
                 given.values[key] = cast(question, raw)
             except (ValueError, TypeError) as error:
-                raise UsageError(f"{key} = {raw!r} (from {source}) has the wrong type: {error}") from None
+                from generator.template.yaml12 import shown
+
+                text = shown(raw if isinstance(raw, str) else repr(raw))
+                raise UsageError(f"{key} = {text!r} (from {source}) has the wrong type: {error}") from None
             given.sources[key] = source
     return given
 
