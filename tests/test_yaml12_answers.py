@@ -36,13 +36,14 @@ def test_values_yaml_1_1_would_change_are_refused_naming_them(item: str, shown: 
 
 
 def test_values_both_versions_read_alike_keep_their_type() -> None:
-    values = given("container_args=[--workers, '017', 8, 1.5, '1:30']", "container_port=8000", "cpu_cores=2.5")
+    values = given(
+        "container_args=[--workers, '017', 8, 1.5, '1:30']", "container_port=8000", "cpu_cores=2.5"
+    )
     assert values["container_args"] == ["--workers", "017", 8, 1.5, "1:30"]
     assert values["container_port"] == 8000 and values["cpu_cores"] == 2.5
 
 
 def test_a_list_for_a_text_question_is_refused_not_rendered_as_python() -> None:
-    from generator.template.answers import Given  # noqa: F401 - the answers-file path types the same way
     from generator.template.questions import cast
 
     question = next(q for q in QUESTIONS if q.name == "description")
