@@ -94,7 +94,7 @@ def extract_commit(commit_hash: str, dest: Path) -> None:
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         members = [m for m in archive.getmembers() if m.name.split("/")[0] in TEMPLATE_PATHS]
         # Our own commits: plain files and directories under relative paths. Checked here because the
-        # extraction filters (`filter="data"`, PEP 706) exist only from Python 3.11.4, and the floor is 3.11.0.
+        # extraction filters (`filter="data"`, PEP 706) exist only from Python 3.11.4; the floor is 3.11.0.
         for member in members:
             parts = Path(member.name).parts
             if not (member.isfile() or member.isdir()) or Path(member.name).is_absolute() or ".." in parts:
