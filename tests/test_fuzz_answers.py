@@ -13,6 +13,8 @@ non-characters, lone surrogates, nan/inf, huge numbers, spaces, `latest`, over-l
   kubectl kustomize, validated strictly against the schemas and passed through `aiapp check`.
 
 600 sets: about 510 refused, 90 accepted, 8 rendered; about 40 s here (the renders take most of it).
+400 more sets (the cheap path only, about 25 s): the whole questionnaire drawn at once, and raw YAML 1.1
+`--set` text (`017`, `1:30`, `yes`), which is refused or read as YAML 1.2 reads it.
 """
 
 from __future__ import annotations
@@ -139,3 +141,67 @@ def test_every_answer_set_is_refused_or_renders_a_working_app(
     assert seen["refused"] + seen["accepted"] >= 500
     assert seen["refused"] >= 100 and seen["accepted"] >= 60, seen
     assert len(seen["rendered"]) >= 4, seen  # type: ignore[arg-type]
+
+
+# Raw `--set` text as people type it, YAML 1.1's surprises included (017, 1:30, yes, 0o17, 1_000).
+RAW_TEXT = [
+    "017", "1:30", "yes", "off", "0o17", "0x1f", "1_000", "1e3", ".inf", "~", "[017, x]", "[1:30]",
+    "[yes, on]", "[a, b]", "{a: 1}", "'017'", "8000", "2.5", "[--port, '8000']", "[]", "true",
+]  # fmt: skip
+
+
+@st.composite
+def every_question_at_once(draw: st.DrawFn) -> dict[str, Any]:
+    """Every answerable question drawn in the same set (plausible values half of the time)."""
+    answers = dict(load_preset(draw(st.sampled_from(PRESETS))))
+    for question in ANSWERABLE:
+        if question.cluster or not draw(st.booleans()):
+            continue
+        answers[question.name] = draw(values(question))
+    return answers
+
+
+@st.composite
+def raw_sets(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A preset and one to three `--set KEY=TEXT` items with raw YAML 1.1 text."""
+    names = [question.name for question in ANSWERABLE if not question.cluster]
+    chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+    return draw(st.sampled_from(PRESETS)), [f"{name}={draw(st.sampled_from(RAW_TEXT))}" for name in chosen]
+
+
+def test_every_question_at_once_and_raw_yaml_text_are_refused_in_one_line_or_accepted() -> None:
+    """400 more sets: the whole questionnaire drawn at once, and raw YAML 1.1 `--set` text. Refused is a
+    one-line UsageError; accepted is typed as YAML 1.2 reads it (never a silently changed value)."""
+    seen = {"refused": 0, "accepted": 0}
+
+    def outcome(preset: dict[str, Any], sets: list[str]) -> None:
+        try:
+            given = gather(QUESTIONS, preset=preset, preset_name="fuzz", sets=sets)
+            resolve_given(QUESTIONS, given)
+        except UsageError as error:
+            seen["refused"] += 1
+            assert error.exit_code == 2
+            assert "\n" not in error.message and len(error.message) < 2000, error.message
+            return
+        seen["accepted"] += 1
+        for item in sets:
+            name, _, text = item.partition("=")
+            value = given.values[name]
+            if text in ("017", "1:30", "1_000"):  # YAML 1.1 reads 15, 90 and 1000
+                assert value not in (15, 90, 1000, [15], [90], [1000]), f"{item} became {value!r}"
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(every_question_at_once())
+    def whole(answers: dict[str, Any]) -> None:
+        outcome(answers, [])
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(raw_sets())
+    def raw(drawn: tuple[str, list[str]]) -> None:
+        outcome(dict(load_preset(drawn[0])), drawn[1])
+
+    whole()
+    raw()
+    assert seen["refused"] >= 100 and seen["accepted"] >= 20, seen

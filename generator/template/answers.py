@@ -261,8 +261,10 @@ def safe_default(question: Question, context: Mapping[str, Any]) -> Any:
 
 def invalid(question: Question, value: Any, source: str, rule: str) -> UsageError:
     """The one-line error for a value that breaks its question's rule."""
+    from generator.template.yaml12 import shown
+
     origin = "the default" if source == "default" else f"from {source}"
-    return UsageError(f"{question.name} = {show(value)!r} ({origin}): {one_line(rule)}")
+    return UsageError(f"{question.name} = {shown(show(value))!r} ({origin}): {one_line(rule)}")
 
 
 def resolve_given(
