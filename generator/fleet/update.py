@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.errors import AiappError
 from generator.fleet.apps import (
+    ANSWERS_FILE,
     App,
     conflict_files,
     find_apps,
@@ -372,12 +373,14 @@ def _profile_data(
     changes. A repository without a profile, or a target version without the question, changes none:
     each app keeps the facts it recorded (as with plain `copier update`)."""
     from generator.cluster.facts import profile_for_directory
-    from generator.cluster.profile import differences
+    from generator.cluster.profile import differences, validate
 
     data: dict[str, object] = dict(options.data)
     profile = profile_for_directory(app.path)
     config = repo.config(target.commit)
     if profile.file is None or config is None or PROFILE_QUESTION not in config:
+        if app.cluster is not None:  # re-rendered by Copier: a hand-edited fact must pass the schema too
+            validate(app.cluster, f"{app.path / ANSWERS_FILE} (its recorded `cluster:`)")
         return data, ()
     data[PROFILE_QUESTION] = profile.facts
     return data, tuple(differences(app.cluster, profile.facts))
