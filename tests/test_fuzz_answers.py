@@ -14,7 +14,8 @@ non-characters, lone surrogates, nan/inf, huge numbers, spaces, `latest`, over-l
 
 600 sets: about 510 refused, 90 accepted, 8 rendered; about 40 s here (the renders take most of it).
 400 more sets (the cheap path only, about 25 s): the whole questionnaire drawn at once, and raw YAML 1.1
-`--set` text (`017`, `1:30`, `yes`), which is refused or read as YAML 1.2 reads it.
+`--set` text (`017`, `1:30`, `yes`), which is refused or read as YAML 1.2 reads it; and 200 hostile
+cluster profiles: refused by the profile schema in one line, or accepted by copier.yml's validator too.
 """
 
 from __future__ import annotations
@@ -205,3 +206,51 @@ def test_every_question_at_once_and_raw_yaml_text_are_refused_in_one_line_or_acc
     whole()
     raw()
     assert seen["refused"] >= 100 and seen["accepted"] >= 20, seen
+
+
+PROFILE_TEXT = [*HOSTILE, "monitoring", "litellm", "ai", "prom\n  - fromEntities: [world]", "kube-system"]
+
+
+@st.composite
+def hostile_profiles(draw: st.DrawFn) -> dict[str, Any]:
+    """A cluster profile with hostile or plausible values for the facts written into manifests."""
+    text = st.one_of(st.sampled_from(PROFILE_TEXT), st.text(max_size=20))
+    port = st.one_of(st.sampled_from([*NUMBERS, 80.0, 10001.0, "80", True]), st.integers())
+    sections = {
+        "litellm": st.fixed_dictionaries({}, optional={"namespace": text, "service": text, "port": port}),
+        "qdrant": st.fixed_dictionaries({}, optional={"namespace": text, "port": port, "target_port": port}),
+        "monitoring": st.fixed_dictionaries({}, optional={"namespace": st.one_of(text, st.none())}),
+        "storage_class": text,
+        "part_of": text,
+        "run_as_uid": port,
+    }
+    chosen = draw(st.lists(st.sampled_from(sorted(sections)), min_size=1, max_size=3, unique=True))
+    return {name: draw(sections[name]) for name in chosen}
+
+
+def test_a_profile_the_schema_accepts_passes_copier_yml_validator_too() -> None:
+    """200 hostile profiles: refused by the profile schema in one line, or accepted by it and by
+    copier.yml's `cluster` validator (which plain Copier, and Copier under aiapp, run on it)."""
+    from generator.cluster.profile import validate
+    from generator.errors import AiappError
+    from generator.template.questions import check, resolve
+
+    question = next(q for q in QUESTIONS if q.name == "cluster")
+    context = resolve({"app_name": "demo", "image": "ghcr.io/acme/demo:1.0", "model_name": "m"})
+    seen = {"refused": 0, "accepted": 0}
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(hostile_profiles())
+    def each(profile: dict[str, Any]) -> None:
+        try:
+            validate(profile, "fuzz")
+        except AiappError as error:
+            seen["refused"] += 1
+            assert "\n" not in error.message
+            return
+        seen["accepted"] += 1
+        assert check(question, profile, {**context, "cluster": profile}) in (None, ""), profile
+
+    each()
+    assert seen["refused"] >= 50 and seen["accepted"] >= 10, seen
