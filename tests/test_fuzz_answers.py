@@ -13,6 +13,9 @@ non-characters, lone surrogates, nan/inf, huge numbers, spaces, `latest`, over-l
   kubectl kustomize, validated strictly against the schemas and passed through `aiapp check`.
 
 600 sets: about 510 refused, 90 accepted, 8 rendered; about 40 s here (the renders take most of it).
+400 more sets (the cheap path only, about 25 s): the whole questionnaire drawn at once, and raw YAML 1.1
+`--set` text (`017`, `1:30`, `yes`), which is refused or read as YAML 1.2 reads it; and 200 hostile
+cluster profiles: refused by the profile schema in one line, or accepted by copier.yml's validator too.
 """
 
 from __future__ import annotations
@@ -139,3 +142,115 @@ def test_every_answer_set_is_refused_or_renders_a_working_app(
     assert seen["refused"] + seen["accepted"] >= 500
     assert seen["refused"] >= 100 and seen["accepted"] >= 60, seen
     assert len(seen["rendered"]) >= 4, seen  # type: ignore[arg-type]
+
+
+# Raw `--set` text as people type it, YAML 1.1's surprises included (017, 1:30, yes, 0o17, 1_000).
+RAW_TEXT = [
+    "017", "1:30", "yes", "off", "0o17", "0x1f", "1_000", "1e3", ".inf", "~", "[017, x]", "[1:30]",
+    "[yes, on]", "[a, b]", "{a: 1}", "'017'", "8000", "2.5", "[--port, '8000']", "[]", "true",
+]  # fmt: skip
+
+
+@st.composite
+def every_question_at_once(draw: st.DrawFn) -> dict[str, Any]:
+    """Every answerable question drawn in the same set (plausible values half of the time)."""
+    answers = dict(load_preset(draw(st.sampled_from(PRESETS))))
+    for question in ANSWERABLE:
+        if question.cluster or not draw(st.booleans()):
+            continue
+        answers[question.name] = draw(values(question))
+    return answers
+
+
+@st.composite
+def raw_sets(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A preset and one to three `--set KEY=TEXT` items with raw YAML 1.1 text."""
+    names = [question.name for question in ANSWERABLE if not question.cluster]
+    chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+    return draw(st.sampled_from(PRESETS)), [f"{name}={draw(st.sampled_from(RAW_TEXT))}" for name in chosen]
+
+
+def test_every_question_at_once_and_raw_yaml_text_are_refused_in_one_line_or_accepted() -> None:
+    """400 more sets: the whole questionnaire drawn at once, and raw YAML 1.1 `--set` text. Refused is a
+    one-line UsageError; accepted is typed as YAML 1.2 reads it (never a silently changed value)."""
+    seen = {"refused": 0, "accepted": 0}
+
+    def outcome(preset: dict[str, Any], sets: list[str]) -> None:
+        try:
+            given = gather(QUESTIONS, preset=preset, preset_name="fuzz", sets=sets)
+            resolve_given(QUESTIONS, given)
+        except UsageError as error:
+            seen["refused"] += 1
+            assert error.exit_code == 2
+            assert "\n" not in error.message and len(error.message) < 2000, error.message
+            return
+        seen["accepted"] += 1
+        for item in sets:
+            name, _, text = item.partition("=")
+            value = given.values[name]
+            if text in ("017", "1:30", "1_000"):  # YAML 1.1 reads 15, 90 and 1000
+                assert value not in (15, 90, 1000, [15], [90], [1000]), f"{item} became {value!r}"
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(every_question_at_once())
+    def whole(answers: dict[str, Any]) -> None:
+        outcome(answers, [])
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(raw_sets())
+    def raw(drawn: tuple[str, list[str]]) -> None:
+        outcome(dict(load_preset(drawn[0])), drawn[1])
+
+    whole()
+    raw()
+    assert seen["refused"] >= 100 and seen["accepted"] >= 20, seen
+
+
+PROFILE_TEXT = [*HOSTILE, "monitoring", "litellm", "ai", "prom\n  - fromEntities: [world]", "kube-system"]
+
+
+@st.composite
+def hostile_profiles(draw: st.DrawFn) -> dict[str, Any]:
+    """A cluster profile with hostile or plausible values for the facts written into manifests."""
+    text = st.one_of(st.sampled_from(PROFILE_TEXT), st.text(max_size=20))
+    port = st.one_of(st.sampled_from([*NUMBERS, 80.0, 10001.0, "80", True]), st.integers())
+    sections = {
+        "litellm": st.fixed_dictionaries({}, optional={"namespace": text, "service": text, "port": port}),
+        "qdrant": st.fixed_dictionaries({}, optional={"namespace": text, "port": port, "target_port": port}),
+        "monitoring": st.fixed_dictionaries({}, optional={"namespace": st.one_of(text, st.none())}),
+        "storage_class": text,
+        "part_of": text,
+        "run_as_uid": port,
+    }
+    chosen = draw(st.lists(st.sampled_from(sorted(sections)), min_size=1, max_size=3, unique=True))
+    return {name: draw(sections[name]) for name in chosen}
+
+
+def test_a_profile_the_schema_accepts_passes_copier_yml_validator_too() -> None:
+    """200 hostile profiles: refused by the profile schema in one line, or accepted by it and by
+    copier.yml's `cluster` validator (which plain Copier, and Copier under aiapp, run on it)."""
+    from generator.cluster.profile import validate
+    from generator.errors import AiappError
+    from generator.template.questions import check, resolve
+
+    question = next(q for q in QUESTIONS if q.name == "cluster")
+    context = resolve({"app_name": "demo", "image": "ghcr.io/acme/demo:1.0", "model_name": "m"})
+    seen = {"refused": 0, "accepted": 0}
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(hostile_profiles())
+    def each(profile: dict[str, Any]) -> None:
+        try:
+            validate(profile, "fuzz")
+        except AiappError as error:
+            seen["refused"] += 1
+            assert "\n" not in error.message
+            return
+        seen["accepted"] += 1
+        assert check(question, profile, {**context, "cluster": profile}) in (None, ""), profile
+
+    each()
+    assert seen["refused"] >= 50 and seen["accepted"] >= 10, seen

@@ -142,12 +142,12 @@ def test_missing_required_answer_says_which_flag_to_pass() -> None:
         resolve_given(QUESTIONS, gather(QUESTIONS, sets=["app_name=x"]))
 
 
-def test_given_answers_that_do_not_apply_are_noted_and_passed_like_copier() -> None:
+def test_given_answers_that_do_not_apply_are_noted_and_dropped() -> None:
     given = gather(QUESTIONS, sets=[*REQUIRED, "gpu_count=2"])
     resolution = resolve_given(QUESTIONS, given)
     assert "gpu_count" not in resolution.asked
-    assert resolution.copier_data()["gpu_count"] == 2
-    assert any("gpu_count" in note and "serves_model and gpu" in note for note in resolution.notes)
+    assert "gpu_count" not in resolution.copier_data()
+    assert any("gpu_count" in note and "serves_model and gpu; dropped" in note for note in resolution.notes)
 
 
 def test_copier_data_holds_asked_answers_and_no_computed_values() -> None:

@@ -271,7 +271,8 @@ def yaml12(text: str) -> Any:
     return text
 
 
-def _same(one: Any, other: Any) -> bool:
+def same(one: Any, other: Any) -> bool:
+    """Whether two readings of a scalar are the same value (NaN is NaN)."""
     if isinstance(one, float) and isinstance(other, float) and math.isnan(one) and math.isnan(other):
         return True
     return type(one) is type(other) and bool(one == other)
@@ -313,7 +314,7 @@ def _strict(root: Node, max_depth: int) -> str | None:
             if not node.style:  # plain (libyaml's composer says '', PyYAML's None)
                 old = _convert(node)
                 new = yaml12(value)
-                if not _same(old, new):
+                if not same(old, new):
                     return (
                         f"line {line}: {shown(value)} means {shown(old)} in YAML 1.1 (PyYAML, Copier) but "
                         f"{shown(new)} in YAML 1.2: quote it for the text, or write the value plainly"

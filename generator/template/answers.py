@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError, cut
-from generator.template.questions import Question, cast, check, default_for, is_asked
+from generator.template.questions import PROFILE_QUESTION, Question, cast, check, default_for, is_asked
 
 Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
 
@@ -37,12 +37,13 @@ class Resolution:
     given_sources: dict[str, str] = field(default_factory=dict)
 
     def copier_data(self) -> dict[str, Any]:
-        """The data handed to Copier: every asked answer, plus what was given for the others.
+        """The data handed to Copier: every asked answer, and the cluster profile when one was given.
 
-        Given answers to questions that are not asked are passed too, exactly as
-        `copier copy --data-file` would pass them, so the output is the same as plain Copier's.
+        A given answer to a question that is not asked (its `when` is false) is dropped, with a note:
+        Copier would still hand it to the templates (it validates `--data` values of skipped questions and
+        renders with them), and an answer the person was told is unused must not reach a manifest.
         """
-        data = dict(self.given)
+        data = {name: self.given[name] for name in self.given if name == PROFILE_QUESTION}
         data.update({name: self.context[name] for name in self.asked})
         return data
 
@@ -79,7 +80,7 @@ def show_as(question: Question, value: Any) -> str:
 
 def unused_note(question: Question, source: str) -> str:
     """The note for a given answer whose question is not asked (its condition is false)."""
-    return f"{question.name} ({source}) is not used: it applies only when {condition(question)}"
+    return f"{question.name} ({source}) is not used: it applies only when {condition(question)}; dropped"
 
 
 def settable(questions: Sequence[Question]) -> list[str]:
