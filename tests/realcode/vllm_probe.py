@@ -45,7 +45,7 @@ class Parsed(Exception):
 
     def __init__(self, args: argparse.Namespace) -> None:
         super().__init__("parsed")
-        self.args = args
+        self.namespace = args
 
 
 class Records(logging.Handler):
@@ -69,6 +69,13 @@ def parse(argv: list[str], env: dict[str, str]) -> tuple[argparse.Namespace | No
         raise Parsed(args)
 
     cli_serve.ServeSubcommand.cmd = staticmethod(record)  # type: ignore[method-assign]
+    # No GPU here: vLLM's platform detection finds none; its CPU platform stands in (as `vllm bench` does).
+    from vllm import platforms
+
+    if platforms.current_platform.is_unspecified():
+        from vllm.platforms.cpu import CpuPlatform
+
+        platforms.current_platform = CpuPlatform()
     records = Records()
     logging.getLogger("vllm").addHandler(records)
     saved_argv, saved_env = sys.argv, dict(os.environ)
@@ -81,7 +88,7 @@ def parse(argv: list[str], env: dict[str, str]) -> tuple[argparse.Namespace | No
         with contextlib.redirect_stderr(stderr):
             cli_main.main()
     except Parsed as parsed:
-        namespace = parsed.args
+        namespace = parsed.namespace
     except SystemExit as exit_:  # argparse's error: its last line says what it refused
         lines = stderr.getvalue().strip().splitlines()
         error = lines[-1] if lines else f"exit {exit_.code}"
