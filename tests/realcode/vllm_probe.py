@@ -152,11 +152,13 @@ class StubModels:
         self.names = names
 
     async def show_available_models(self) -> Any:
-        from fastapi.responses import JSONResponse
+        names = self.names
 
-        return JSONResponse(
-            {"object": "list", "data": [{"id": name, "object": "model"} for name in self.names]}
-        )
+        class ModelList:  # the route serialises it with model_dump(), like vLLM's pydantic ModelList
+            def model_dump(self) -> dict[str, Any]:
+                return {"object": "list", "data": [{"id": name, "object": "model"} for name in names]}
+
+        return ModelList()
 
 
 def build_app(namespace: argparse.Namespace) -> Any:
