@@ -72,7 +72,7 @@ def parse(argv: list[str], env: dict[str, str]) -> tuple[argparse.Namespace | No
     # No GPU here: vLLM's platform detection finds none; its CPU platform stands in (as `vllm bench` does).
     from vllm import platforms
 
-    if platforms.current_platform.is_unspecified():
+    if type(platforms.current_platform).__name__ == "UnspecifiedPlatform":
         from vllm.platforms.cpu import CpuPlatform
 
         platforms.current_platform = CpuPlatform()
