@@ -21,6 +21,7 @@ cluster profiles: refused by the profile schema in one line, or accepted by copi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -76,9 +77,9 @@ def values(question: Question) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def answer_sets(draw: st.DrawFn) -> dict[str, Any]:
-    """A preset with one to three answers replaced."""
-    answers = dict(load_preset(draw(st.sampled_from(PRESETS))))
+def answer_sets(draw: st.DrawFn, presets: Sequence[str] = PRESETS) -> dict[str, Any]:
+    """A preset (of `presets`) with one to three answers replaced."""
+    answers = dict(load_preset(draw(st.sampled_from(presets))))
     replaced = st.lists(st.sampled_from(ANSWERABLE), min_size=1, max_size=3, unique_by=lambda q: q.name)
     for question in draw(replaced):
         answers[question.name] = draw(values(question))
