@@ -201,7 +201,7 @@ def test_egress_is_exactly_what_the_answers_need(preset: str, rendered_preset) -
     assert peers == expected
     expected_hosts = {CLUSTER["providers"][name]["host"] for name in answers["direct_providers"]}
     if answers["model_predownload"]:
-        expected_hosts |= {"huggingface.co", "*.huggingface.co", "*.hf.co", "*.xethub.hf.co"}
+        expected_hosts |= {"huggingface.co", *CLUSTER["model_hub_hosts"]["patterns"]}
     assert fqdns == expected_hosts
 
 

@@ -152,7 +152,7 @@ def test_reevaluate_changes_an_answer_and_recomputes_only_what_is_known() -> Non
     assert changed["bytes_per_param"] == 1.0
     assert changed["model_memory_gib"] == 65.2
     assert set(changed) == set(partial)
-    assert partial["model_precision"] == "fp16"
+    assert partial["model_precision"] == "bf16"
 
 
 def test_expression_cache_round_trips_and_survives_a_corrupt_file(

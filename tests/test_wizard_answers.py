@@ -13,7 +13,7 @@ from generator.template.answers import gather, parse_sets, resolve_given, show
 from generator.template.questions import load_questions
 
 QUESTIONS = load_questions()
-REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "model_name=m"]
+REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "model_name=m", "model_params_b=8"]
 
 
 def resolved(*sets: str) -> dict[str, object]:
