@@ -108,7 +108,7 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Requests of the full context length", ENTER)
     s.answer("Context length in tokens", ENTER)  # the longest that fits
     s.answer("Serving engine", ENTER)  # vLLM, the default on GPU
-    s.answer("Bitwarden item holding the API key clients", ENTER)
+    s.answer("Secret-store item (the ExternalSecret's remoteRef key) holding the API key clients", ENTER)
     s.answer("Pre-download the model", "n" + ENTER)
     s.answer("Extra vLLM arguments", CLEAR_LINE + "--x" + ENTER)  # not a list
     s.answer("The extra arguments must be a YAML list", "")  # refused at the prompt, with the rule
@@ -122,7 +122,7 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("LLM providers the app uses through LiteLLM", SPACE + DOWN + SPACE + ENTER)  # OpenAI, Anthropic
     # The answered checkbox echoes the selection, not questionary's "done (2 selections)".
     s.answer("OpenAI, Anthropic", "")
-    s.answer("Bitwarden item holding the app's LiteLLM virtual key", ENTER)
+    s.answer("Secret-store item holding the app's LiteLLM virtual key", ENTER)
     s.answer("EXCEPTION: providers the app must call directly", ENTER)
     s.answer("Qdrant collection name", ENTER)
     s.answer("Embedding model whose vectors", ENTER)
@@ -237,7 +237,7 @@ def test_a_preset_on_a_terminal_asks_only_the_rest(tmp_path: Path) -> None:
     s = Session(tmp_path, "app", "--preset", "chat-litellm")
     s.answer("(from preset chat-litellm)", "")
     for prompt in ("Kubernetes namespace", "Arguments of the app's container", "Add a separate cache PVC",
-                   "CPU cores", "Memory in GiB", "Bitwarden item holding the app's LiteLLM virtual key",
+                   "CPU cores", "Memory in GiB", "Secret-store item holding the app's LiteLLM virtual key",
                    "EXCEPTION: providers", "Does it receive traffic",
                    "Request timeout of the route", "Create the namespace"):
         s.answer(prompt, ENTER)  # the defaults

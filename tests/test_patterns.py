@@ -219,7 +219,7 @@ def test_ingress_only_from_gateway_on_the_app_port(preset: str, rendered_preset)
         # Cilium's own Gateway API Envoy: traffic carries the reserved `ingress` identity.
         {"fromEntities": ["ingress"], "toPorts": to_ports},
         # A model server's one consumer: LiteLLM's pods, on the app port (and nothing else).
-    ] + ([{"fromEndpoints": [litellm], "toPorts": to_ports}] if answers["serves_model"] else []) + (
+    ] + ([{"fromEndpoints": [litellm], "toPorts": to_ports}] if answers["serves_api"] else []) + (
         [{"fromEndpoints": [monitoring], "toPorts": metrics_ports}] if answers["scraped"] else []
     )
 

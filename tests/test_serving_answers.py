@@ -97,3 +97,51 @@ def test_the_predownload_egress_reaches_every_published_hugging_face_host(
     selectors = [fqdn for rule in policy["spec"]["egress"] for fqdn in rule.get("toFQDNs", [])]
     assert any(cilium_matches(selector, host) for selector in selectors), host
     assert not any(cilium_matches(selector, "api.openai.com") for selector in selectors)
+
+
+def test_an_app_that_loads_a_model_in_process_is_no_model_server_for_litellm(
+    rendered_preset: Callable[[str], Path],
+) -> None:
+    """rag-cpu-qdrant embeds with a model it loads itself: nothing routes to it through LiteLLM."""
+    app = rendered_preset("rag-cpu-qdrant")
+    policy = load_objects(app)["CiliumNetworkPolicy"]
+    sources = [peer for rule in policy["spec"].get("ingress", []) for peer in rule.get("fromEndpoints", [])]
+    assert not any("litellm" in str(peer) for peer in sources)
+    agents = (app / "AGENTS.md").read_text(encoding="utf-8")
+    assert "## LiteLLM" not in agents and "hosted_vllm" not in agents and "from LiteLLM" not in agents
+
+
+def test_a_vllm_server_is_one(rendered_preset: Callable[[str], Path]) -> None:
+    app = rendered_preset("inference-8b-fp16")
+    agents = (app / "AGENTS.md").read_text(encoding="utf-8")
+    assert "## LiteLLM" in agents and '"os.environ/LLAMA_8B_API_KEY"' in agents
+    policy = load_objects(app)["CiliumNetworkPolicy"]
+    assert any("litellm" in str(rule) for rule in policy["spec"]["ingress"])
+
+
+VLLM_IMAGE = ["--set", "app_name=srv", "--set", "image=vllm/vllm-openai:v0.10.1.1",
+              "--set", "model_name=Llama-3.1-8B-Instruct"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (["--set", "gpu=false"], "vLLM image: the vLLM arguments are generated for GPU servers only"),
+        (["--set", "gpu=true", "--set", "serving_engine=custom"], "answer serving_engine=vllm"),
+        (["--set", "serves_model=false"], "is a vLLM image, which serves a model"),
+    ],
+)
+def test_a_vllm_image_gets_generated_vllm_arguments_or_is_refused(
+    answers: list[str], message: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(cli, ["new", str(tmp_path / "srv"), "--defaults", *VLLM_IMAGE, *answers])
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert not (tmp_path / "srv").exists()
+
+
+def test_a_vllm_image_defaults_to_a_gpu_vllm_server(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["new", str(tmp_path / "srv"), "--defaults", *VLLM_IMAGE])
+    assert result.exit_code == 0, result.output
+    checked = CliRunner().invoke(cli, ["check", "-j1", "--strict", str(tmp_path / "srv")])
+    assert checked.exit_code == 0, checked.output
