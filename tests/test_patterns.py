@@ -157,7 +157,7 @@ def test_models_never_on_emptydir(preset: str, rendered_preset) -> None:
 
 def test_default_pvc_size_is_computed_from_parameters() -> None:
     assert resolve(load_preset("inference-8b-fp16"))["model_pvc_size_gib"] == 30  # 14.9 GiB x 1.5 -> 30
-    assert resolve(load_preset("inference-70b-int4"))["model_pvc_size_gib"] == 50  # 32.6 GiB x 1.5 -> 50
+    assert resolve(load_preset("inference-70b-int4"))["model_pvc_size_gib"] == 60  # 37.1 GiB x 1.5 -> 60
     assert resolve({**load_preset("inference-8b-fp16"), "model_pvc_size_gib": 80})["model_pvc_size_gib"] == 80
 
 

@@ -145,3 +145,26 @@ def test_a_vllm_image_defaults_to_a_gpu_vllm_server(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     checked = CliRunner().invoke(cli, ["check", "-j1", "--strict", str(tmp_path / "srv")])
     assert checked.exit_code == 0, checked.output
+
+
+# Published quantised checkpoint sizes, and the documented error of the weights estimate (docs/sizing.md).
+QUANTISED_ERROR = 0.03
+CHECKPOINTS = [
+    # hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4: its safetensors files, about 37.0 GiB (issue 19).
+    ("Llama-3.1-70B-Instruct-AWQ-INT4", "int4", 37.0),
+]
+
+
+@pytest.mark.parametrize(("model", "precision", "gib"), CHECKPOINTS)
+def test_quantised_weights_match_the_published_checkpoints(model: str, precision: str, gib: float) -> None:
+    context = resolve({"app_name": "a", "image": "a/b:1", "model_name": model, "model_precision": precision})
+    assert abs(context["model_weights_gib"] - gib) <= QUANTISED_ERROR * gib, context["model_weights_gib"]
+
+
+def test_the_70b_preset_context_fits_by_our_own_rule() -> None:
+    from generator.template.presets import load_preset
+
+    context = resolve(load_preset("inference-70b-int4"))
+    kv_gib = context["kv_bytes_per_token"] * context["model_max_len"] * context["model_max_sequences"] / 2**30
+    assert kv_gib <= context["gpu_kv_budget_gib"]
+    assert context["model_weights_gib"] > 36  # 16-bit embeddings and group scales counted

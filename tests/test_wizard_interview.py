@@ -142,14 +142,14 @@ def test_model_that_does_not_fit_takes_the_offered_precision() -> None:
             "model_params_b": ["70"],
             "gpu": [True],
             "gpu_count": ["2"],
-            "gpu_memory_gib": ["24"],  # the default (80) holds it: the person types their GPUs' memory
+            "gpu_memory_gib": ["32"],  # the default holds it: the person types their GPUs' memory
             "The model does not fit. What now?": [0],
         }
     )
     text = "\n".join(prompter.said)
     assert "does NOT fit" in text and "✗ The model does not fit: " in text  # the validator's message
     assert context["model_precision"] == "int4" and context["gpu_count"] == 2
-    assert context["model_memory_gib"] == 32.6 and context["model_pvc_size_gib"] == 50
+    assert context["model_memory_gib"] == 37.9 and context["model_pvc_size_gib"] == 60
     assert asked.count("model_precision") == 1
 
 
