@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +35,7 @@ from generator.cli import app as cli
 from generator.errors import UsageError
 from generator.template.answers import gather, resolve_given
 from generator.template.presets import load_preset
-from generator.template.questions import Question, load_questions
+from generator.template.questions import Question, jinja_env, load_questions
 from generator.template.schemas import SchemaValidator
 from tests.conftest import PRESETS
 from tests.test_render_presets import kustomize_build
@@ -255,3 +256,117 @@ def test_a_profile_the_schema_accepts_passes_copier_yml_validator_too() -> None:
 
     each()
     assert seen["refused"] >= 50 and seen["accepted"] >= 10, seen
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Next steps = what the app needs: the secret-store items `aiapp new` prints are exactly the ExternalSecret's
+# remoteRef keys, for answer sets drawn to vary everything that adds or removes a secret (providers, the
+# direct-access exception, pre-download with a token, the vLLM engine, Qdrant with a key in the profile)
+# and the profile's secret store.
+# ---------------------------------------------------------------------------------------------------------
+EXTERNALSECRET = "template/{% if needs_secret %}externalsecret.yaml{% endif %}.jinja"
+PROVIDERS = [value for _, value in next(q for q in QUESTIONS if q.name == "llm_providers").choices or ()]
+STORES = [
+    None,
+    {"kind": "ClusterSecretStore", "name": "vault-backend"},
+    {"kind": "SecretStore", "name": "onepassword"},
+]
+MIN_SECRET_SETS = 200
+
+
+@st.composite
+def secret_sets(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A preset with the answers that decide the app's secrets redrawn, and a cluster profile."""
+    answers = dict(load_preset(draw(st.sampled_from(PRESETS))))
+    providers = draw(st.lists(st.sampled_from(PROVIDERS), unique=True, max_size=3))
+    answers["llm_providers"] = providers
+    answers["direct_providers"] = draw(st.lists(st.sampled_from(providers), unique=True)) if providers else []
+    if answers["direct_providers"]:
+        answers["direct_provider_reason"] = "A beta API that LiteLLM does not proxy yet"
+    if answers.get("serves_model"):
+        answers["model_predownload"] = draw(st.booleans())
+        if answers["model_predownload"]:
+            answers.setdefault("model_hf_repo", "acme/model")
+            answers["model_hf_token_item"] = draw(st.sampled_from(["", "HF read token", "team: HF"]))
+        if not answers.get("gpu"):
+            answers["serving_engine"] = "custom"
+        answers["vllm_api_key_item"] = draw(st.sampled_from(["Model key", "a vLLM key"]))
+    profile: dict[str, Any] = {}
+    store = draw(st.sampled_from(STORES))
+    if store:
+        profile["secret_store"] = store
+    if draw(st.booleans()):
+        profile["qdrant"] = {"api_key_item": draw(st.sampled_from(["Qdrant API key", "qdrant/ro"]))}
+    return answers, profile
+
+
+def printed_items(lines: list[str]) -> list[str]:
+    """The item lines of the next steps `aiapp new` prints ("- 'item': what it holds (ENV)")."""
+    return [line for line in lines if line.startswith("       - ")]
+
+
+def remote_keys(context: dict[str, Any]) -> list[str]:
+    """The remoteRef keys of the ExternalSecret the template renders for these answers (none: no file)."""
+    if not context["needs_secret"]:
+        return []
+    text = jinja_env().get_template(EXTERNALSECRET).render(**context)
+    return [entry["remoteRef"]["key"] for entry in yaml.safe_load(text)["spec"]["data"]]
+
+
+def test_next_steps_list_exactly_the_items_the_externalsecret_reads(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    seen = {"accepted": 0, "rendered": set()}
+    runner = CliRunner()
+
+    @settings(max_examples=320, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(secret_sets())
+    def check(drawn: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        answers, profile = drawn
+        given_answers = gather(QUESTIONS, preset=answers, preset_name="fuzz")
+        if profile:
+            given_answers.values["cluster"] = profile
+            given_answers.sources["cluster"] = "a profile"
+        try:
+            context = resolve_given(QUESTIONS, given_answers).context
+        except UsageError:
+            return
+        seen["accepted"] += 1
+        keys = remote_keys(context)
+        lines = next_steps_text(context)
+        items = printed_items(lines)
+        assert len(items) == len(keys), (answers, profile, items, keys)
+        assert all(item.startswith(f"       - {key!r}: ") for item, key in zip(items, keys, strict=True))
+        text = "\n".join(lines)
+        assert "Bitwarden" not in text
+        if keys:
+            assert f"{context['secret_store_kind']} {context['secret_store']}" in text
+        kind = (tuple(keys), bool(profile))
+        fresh = kind not in seen["rendered"]  # type: ignore[operator]
+        if len(seen["rendered"]) < 3 and fresh and len(keys) >= 2:  # type: ignore[arg-type]
+            seen["rendered"].add(kind)  # type: ignore[attr-defined]
+            cli_prints_the_rendered_keys(answers, profile)
+
+    def next_steps_text(context: dict[str, Any]) -> list[str]:
+        from generator.new.next_steps import next_steps
+
+        return next_steps(Path("app"), QUESTIONS, context, None)
+
+    def cli_prints_the_rendered_keys(answers: dict[str, Any], profile: dict[str, Any]) -> None:
+        """End to end: `aiapp new` (real Copier) prints the items of the ExternalSecret it wrote."""
+        work = tmp_path_factory.mktemp("secrets")
+        (work / ".aiapp.yml").write_text(yaml.safe_dump({"cluster": profile}), encoding="utf-8")
+        data, app = work / "answers.yml", work / "app"
+        data.write_text(yaml.safe_dump(answers), encoding="utf-8")
+        result = runner.invoke(cli, ["new", str(app), "--answers-file", str(data)])
+        assert result.exit_code == 0, (answers, result.output)
+        secret = yaml.safe_load((app / "externalsecret.yaml").read_text(encoding="utf-8"))
+        for entry in secret["spec"]["data"]:
+            assert f"- {entry['remoteRef']['key']!r}:" in result.output
+        checked = runner.invoke(cli, ["check", "-j1", "--strict", str(app)])
+        assert checked.exit_code == 0, (answers, checked.output)
+
+    check()
+    assert seen["accepted"] >= MIN_SECRET_SETS, seen
+    assert len(seen["rendered"]) == 3, seen  # type: ignore[arg-type]
