@@ -81,10 +81,12 @@ def next_steps(
         lines.append("  2. No Bitwarden items to create: the app needs no secrets.")
     lines.append(f"  3. Validate: kubectl kustomize {dest}   and   aiapp check {dest}")
     shared = shared_services_outside(context)
-    if shared:
+    engine = context.get("policy_engine", "cilium")
+    if shared and engine != "none":  # without a policy engine nothing isolates the shared services
+        policies = "CiliumNetworkPolicies" if engine == "cilium" else "NetworkPolicies"
         lines.append(
             f"  4. The app runs outside the namespace of {' and '.join(shared)}: add the ingress rule of "
-            f"AGENTS.md (section \"On the shared services' side\") to their CiliumNetworkPolicies."
+            f"AGENTS.md (section \"On the shared services' side\") to their {policies}."
         )
     return lines
 
