@@ -353,3 +353,17 @@ def test_update_from_the_scalar_profile_to_its_list_form_changes_nothing(
     result = aiapp("update", cwd=repo)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert status(repo) == "", "a no-op diff"
+
+
+def test_an_ingress_on_a_cilium_cluster_without_a_class_uses_the_default_class(tmp_path: Path) -> None:
+    """`ingress.class: null`: the cluster's default IngressClass; the Cilium policy admits the controller's
+    namespace (`gateway.namespace`: where the ingress controller's pods run)."""
+    cluster = {"ingress": {"kind": "ingress"}, "gateway": {"namespace": "ingress-nginx", "entities": []}}
+    app_dir = render(tmp_path / "app", {**load_preset("chat-litellm"), "cluster": cluster})
+    kinds = by_kind(kustomize_build(app_dir))
+    [ingress] = kinds["Ingress"]
+    assert "HTTPRoute" not in kinds and "ingressClassName" not in ingress["spec"]
+    [policy] = kinds["CiliumNetworkPolicy"]
+    namespaces = [selector["matchLabels"].get("k8s:io.kubernetes.pod.namespace")
+                  for rule in policy["spec"]["ingress"] for selector in rule.get("fromEndpoints", [])]
+    assert namespaces == ["ingress-nginx"]
