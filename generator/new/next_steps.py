@@ -102,11 +102,13 @@ def next_steps(
             steps.append(step)
     steps.append([f"Validate: kubectl kustomize {dest}   and   aiapp check {dest}"])
     shared = shared_services_outside(context)
-    if shared:
+    engine = context.get("policy_engine", "cilium")
+    if shared and engine != "none":  # without a policy engine nothing isolates the shared services
+        policies = "CiliumNetworkPolicies" if engine == "cilium" else "NetworkPolicies"
         steps.append(
             [
                 f"The app runs outside the namespace of {' and '.join(shared)}: add the ingress rule of "
-                f'AGENTS.md (section "On the shared services\' side") to their CiliumNetworkPolicies.'
+                f"AGENTS.md (section \"On the shared services' side\") to their {policies}."
             ]
         )
     lines = ["Next steps:"]

@@ -137,7 +137,8 @@ def pattern_change(repo: Path) -> None:
         "app.kubernetes.io/managed-by: {{ q(managed_by) }}\n",
         "app.kubernetes.io/managed-by: {{ q(managed_by) }}\n" + NEW_LABEL + "\n",
     )
-    edit(repo / "template/ciliumnetworkpolicy.yaml.jinja", DNS_TCP, "")
+    policy = "template/{% if policy_engine == 'cilium' %}ciliumnetworkpolicy.yaml{% endif %}.jinja"
+    edit(repo / policy, DNS_TCP, "")
 
 
 NEW_QUESTIONS = """
