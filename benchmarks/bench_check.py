@@ -332,6 +332,8 @@ spec:
         - kind: Service
           name: "{app}"
           port: 8000
+      timeouts:
+        request: "0s"
 """
 KUSTOMIZATION = """\
 apiVersion: kustomize.config.k8s.io/v1beta1
