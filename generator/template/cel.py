@@ -233,6 +233,26 @@ def plan(schema: Mapping[str, Any], where: str = "") -> Node | None:
     return node
 
 
+_SHAPES: dict[int, tuple[Mapping[str, Any], dict[str, tuple[str, Any]], list[tuple[str, str, Any]]]] = {}
+
+
+def _shape(schema: Mapping[str, Any]) -> tuple[dict[str, tuple[str, Any]], list[tuple[str, str, Any]]]:
+    """The properties CEL can reach (name → escaped name, schema) and those with a default, once per
+    schema level (catalog schemas live as long as the process; the entry keeps its schema alive)."""
+    entry = _SHAPES.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        fields: dict[str, tuple[str, Any]] = {}
+        defaults: list[tuple[str, str, Any]] = []
+        for name, sub in schema["properties"].items():
+            escaped = escape(name)
+            if escaped is not None and isinstance(sub, Mapping):
+                fields[name] = (escaped, sub)
+                if "default" in sub:
+                    defaults.append((name, escaped, sub))
+        entry = _SHAPES[id(schema)] = (schema, fields, defaults)
+    return entry[1], entry[2]
+
+
 def to_cel(schema: Mapping[str, Any], value: Any, root: bool = False) -> Any:
     """The value as the API server hands it to CEL: defaults applied, names escaped, unknown fields out,
     integers in `number` fields as doubles."""
@@ -244,16 +264,15 @@ def to_cel(schema: Mapping[str, Any], value: Any, root: bool = False) -> Any:
         converted: dict[str, Any] = {}
         if isinstance(additional, Mapping):
             converted = {key: to_cel(additional, item) for key, item in value.items() if item is not None}
-        for name, sub in (properties or {}).items():
-            escaped = escape(name)
-            if escaped is None:
-                continue
-            item = value.get(name)
-            if item is None:
-                if "default" not in sub:
-                    continue
-                item = copy.deepcopy(sub["default"])
-            converted[escaped] = to_cel(sub, item)
+        if properties:
+            fields, defaults = _shape(schema)
+            for name, item in value.items():
+                known = fields.get(name)
+                if known is not None and item is not None:
+                    converted[known[0]] = to_cel(known[1], item)
+            for name, escaped, sub in defaults:
+                if value.get(name) is None:
+                    converted[escaped] = to_cel(sub, copy.deepcopy(sub["default"]))
         if root or schema.get("x-kubernetes-embedded-resource"):
             for name in ("apiVersion", "kind"):
                 if isinstance(value.get(name), str):
@@ -300,11 +319,15 @@ def evaluate(
             continue
         if outcome is False:
             out.append(Violation((*path, *rule.field_path), rule.prefix + _message(rule, value)))
-        elif result.type() == error_type and "No matching overloads" not in str(outcome):
-            out.append(Violation(path, f"{outcome} evaluating rule: {rule.label}"))
-        else:
-            reason = f"it evaluates to {str(outcome)[:120]!r} here, not a bool"
+        elif result.type() != error_type:
+            skipped.append(Unevaluated(rule.where, rule.rule, f"it gives {str(outcome)[:80]!r}, not a bool"))
+        elif "No matching overloads" in str(outcome):
+            # The server types each field from the schema before it evaluates; a mismatch here is this
+            # evaluator's typing (or a value the schema already refuses), not the rule's verdict.
+            reason = f"the evaluator's types do not match the rule here: {str(outcome)[:120]}"
             skipped.append(Unevaluated(rule.where, rule.rule, reason))
+        else:
+            out.append(Violation(path, f"{outcome} evaluating rule: {rule.label}"))
     if isinstance(value, dict):
         for name, escaped, child in node.properties:
             if escaped in value:
