@@ -198,6 +198,18 @@ WIDGET_SCHEMA = {
                         ],
                     },
                 },
+                "limits": {
+                    "type": "object",
+                    "properties": {"size": {"x-kubernetes-int-or-string": True}},
+                    "x-kubernetes-validations": [{"rule": "self.size < 10", "message": "size below 10"}],
+                },
+                "window": {
+                    "type": "object",
+                    "properties": {"until": {"type": "string", "format": "date-time"}},
+                    "x-kubernetes-validations": [
+                        {"rule": "self.until < timestamp('2030-01-01T00:00:00Z')", "message": "until 2030"}
+                    ],
+                },
                 "weights": {
                     "type": "array",
                     "items": {"type": "number", "x-kubernetes-validations": [{"rule": "self <= 1.0"}]},
@@ -314,3 +326,22 @@ def test_the_cel_runtime_loads_only_with_schemas(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_an_operand_of_the_wrong_type_is_rejected_as_the_server_does(widgets: SchemaValidator) -> None:
+    """An int-or-string is dynamic for the server too: a string compared with an int fails the rule."""
+    assert widgets.validate(widget(replicas=1, limits={"size": 3})) == []
+    [message] = widgets.validate(widget(replicas=1, limits={"size": "big"}))
+    assert message.startswith("spec.limits: 'UNKNOWN: No matching overloads")
+    assert message.endswith(
+        "call arguments did not match a supported operator, function or macro signature "
+        "for rule: size below 10"
+    )
+
+
+def test_a_formatted_string_the_server_types_is_named_not_judged(widgets: SchemaValidator) -> None:
+    """`format: date-time` is a timestamp for the server, a string here: the rule is named, never failed."""
+    checked = widgets.check(widget(replicas=1, window={"until": "2029-01-01T00:00:00Z"}))
+    assert checked.messages == []
+    [named] = [text for text in checked.unevaluated if "self.until" in text]
+    assert "a formatted string is a plain string here" in named

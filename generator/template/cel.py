@@ -106,6 +106,8 @@ class Node:
     properties: tuple[tuple[str, str, Node], ...] = ()
     items: Node | None = None
     additional: Node | None = None
+    # A string below has a format the server types (timestamp, duration, bytes) and this evaluator does not.
+    loose: bool = False
 
 
 class _Runtime:
@@ -230,7 +232,22 @@ def plan(schema: Mapping[str, Any], where: str = "") -> Node | None:
     node.additional = plan(additional, f"{where}{{}}") if isinstance(additional, Mapping) else None
     if not (node.rules or node.properties or node.items or node.additional):
         return None
+    node.loose = bool(node.rules) and _typed_formats(schema)
     return node
+
+
+_TYPED_FORMATS = ("date-time", "date", "duration", "byte")
+
+
+def _typed_formats(schema: Any) -> bool:
+    """Whether a string at or below this level has `format: date-time`, `date`, `duration` or `byte`."""
+    if isinstance(schema, Mapping):
+        if schema.get("type") == "string" and schema.get("format") in _TYPED_FORMATS:
+            return True
+        return any(_typed_formats(value) for key, value in schema.items() if key != "description")
+    if isinstance(schema, list):
+        return any(_typed_formats(item) for item in schema)
+    return False
 
 
 _SHAPES: dict[int, tuple[Mapping[str, Any], dict[str, tuple[str, Any]], list[tuple[str, str, Any]]]] = {}
@@ -321,11 +338,14 @@ def evaluate(
             out.append(Violation((*path, *rule.field_path), rule.prefix + _message(rule, value)))
         elif result.type() != error_type:
             skipped.append(Unevaluated(rule.where, rule.rule, f"it gives {str(outcome)[:80]!r}, not a bool"))
-        elif "No matching overloads" in str(outcome):
-            # The server types each field from the schema before it evaluates; a mismatch here is this
-            # evaluator's typing (or a value the schema already refuses), not the rule's verdict.
-            reason = f"the evaluator's types do not match the rule here: {str(outcome)[:120]}"
+        elif "No matching overloads" in str(outcome) and node.loose:
+            # The server would see a timestamp, duration or bytes where this evaluator has a string.
+            reason = f"a formatted string is a plain string here: {str(outcome)[:120]}"
             skipped.append(Unevaluated(rule.where, rule.rule, reason))
+        elif "No matching overloads" in str(outcome):
+            # The server rejects the object then too (an int-or-string of the wrong kind, say).
+            signature = "call arguments did not match a supported operator, function or macro signature"
+            out.append(Violation(path, f"'{outcome}': {signature} for rule: {rule.label}"))
         else:
             out.append(Violation(path, f"{outcome} evaluating rule: {rule.label}"))
     if isinstance(value, dict):
