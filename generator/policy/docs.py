@@ -45,7 +45,7 @@ metadata:
 
 A suppression without a reason that says something (at least two words: not ".", "ok" or "todo") is
 not honoured and is reported (AIA006); an unknown or unsuppressible rule is a warning (AIA007). Input
-rules (AIA001-AIA009, AIA012, AIA013) cannot be suppressed. A suppression covers only the object that carries
+rules (AIA001-AIA009, AIA012-AIA014) cannot be suppressed. A suppression covers only the object that carries
 it: for a workload, the Deployment (or StatefulSet, ...) itself, not its pod template. Suppressed
 findings are counted in the summary; `--show-suppressed` lists them with their reasons. A whole rule is
 disabled or re-graded for a repository in `.aiapp.yml` (see [ci.md](ci.md#configuration-aiappyml)).
