@@ -2,6 +2,7 @@
 
 from generator.policy.rules import (
     apps,
+    backups,
     gpu,
     hardening,
     inputs,
@@ -15,6 +16,7 @@ from generator.policy.rules import (
 
 __all__ = [
     "apps",
+    "backups",
     "gpu",
     "hardening",
     "inputs",
