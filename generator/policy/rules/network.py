@@ -393,7 +393,7 @@ def _peer(selector: Any, obj: K8sObject, cluster: Cluster) -> str:
     written = match_labels(selector).get(NAMESPACE_KEY)
     cluster_wide = obj.kind == "CiliumClusterwideNetworkPolicy"
     namespace = written if written is not None else (None if cluster_wide else obj.namespace)
-    if namespace is not None and namespace == cluster.gateway_namespace:
+    if namespace is not None and namespace in {gateway[0] for gateway in cluster.all_gateways}:
         return "gateway"
     litellm = dict(cluster.litellm_selector)
     if (
@@ -489,8 +489,8 @@ def _ingress(obj: K8sObject, cluster: Cluster) -> Iterator[tuple[str, Hit]]:
                         "other",
                         Hit(
                             where,
-                            f"ingress fromEndpoints selects {peer}; only namespace "
-                            f'"{cluster.gateway_namespace}" may reach apps',
+                            f"ingress fromEndpoints selects {peer}; only the gateway namespace "
+                            f"({cluster.values()['gateway_namespaces']}) may reach apps",
                         ),
                     )
 
@@ -504,14 +504,15 @@ _PEERS_QUOTE = (
 @object_rule(
     id="AIA604",
     slug="ingress-not-from-gateway",
-    title="Ingress only from the gateway namespace",
+    title="Ingress only from the gateway namespaces ({gateway_namespaces})",
     severity=Severity.ERROR,
     family="network",
     section=_PEERS_SECTION,
     quote=_PEERS_QUOTE,
     why="Apps are reached through the gateway only; any other ingress peer (another namespace, an "
     "entity such as world or cluster, a CIDR, or a rule without a peer, which allows every source) opens "
-    "the app beyond it. Admitted besides the gateway namespace: the gateway's own entities "
+    "the app beyond it. Admitted besides the namespaces of the profile's Gateways ({gateway_namespaces}): "
+    "the gateway's own entities "
     "({gateway_entities}: Cilium's Gateway API Envoy); LiteLLM's pods (namespace {litellm_namespace}, "
     "{litellm_selector}), which call the model servers registered with it; and the monitoring namespace of "
     "the cluster facts ({monitoring_namespace}), when Prometheus scrapes apps, on the ports a rule names "
