@@ -21,7 +21,9 @@ from generator.policy.selectors import egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
 SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
-SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim"}
+SUMMARY_KINDS = (
+    WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy"}
+)
 MODEL_MOUNT = "/models"
 
 
@@ -69,6 +71,10 @@ def summarize(
     tier_label = cluster.backup_tier_label
     if kind == "Schedule" and not obj.api_version.startswith("velero.io/"):
         return None
+    if kind == "NetworkPolicy":  # Kubernetes' (rules/netpol.py); Cilium's kinds below
+        if not obj.api_version.startswith("networking.k8s.io/"):
+            return None
+        return summary(spec=mapping(obj.data.get("spec")))
     if kind in SPEC_KINDS:
         labels = {str(k): str(v) for k, v in mapping(mapping(obj.data.get("metadata")).get("labels")).items()}
         return summary(spec=mapping(obj.data.get("spec")), labels=labels)

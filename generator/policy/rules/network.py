@@ -10,6 +10,7 @@ from generator.policy.k8s import NETWORK_POLICY_KINDS, mapping, sequence
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary
 from generator.policy.registry import object_rule, set_rule
 from generator.policy.roles import services
+from generator.policy.rules import netpol
 from generator.policy.selectors import (
     NAMESPACE_KEY,
     SERVICE_ACCOUNT_KEY,
@@ -32,7 +33,7 @@ def _every_pod(selector: Any) -> bool:
 @set_rule(
     id="AIA601",
     slug="workload-without-network-policy",
-    title="Every workload is selected by a CiliumNetworkPolicy",
+    title="Every workload is isolated by a network policy of the cluster's engine ({policy_engine})",
     severity=Severity.ERROR,
     family="network",
     section=SECTION,
@@ -41,15 +42,23 @@ def _every_pod(selector: Any) -> bool:
     "anything. Policies are collected from every file of the run, wherever they live (a `policies/` tree "
     "counts), so check the repository, not a single file. A CiliumClusterwideNetworkPolicy that selects "
     "every pod (`endpointSelector: {{}}`, such as a cluster-wide DNS allowance) is a baseline for the "
-    "whole cluster, not the workload's own policy, and does not count.",
-    fix="Add a CiliumNetworkPolicy in the workload's namespace whose endpointSelector.matchLabels are a "
+    "whole cluster, not the workload's own policy, and does not count. With the profile's "
+    "`network.policy_engine: kubernetes`, `networking.k8s.io/v1` NetworkPolicies count instead, and they "
+    "must isolate both ingress and egress (`policyTypes`, Kubernetes' defaulting); with `none` (a CNI "
+    "without policies, such as flannel) the rule does not report.",
+    fix="Add a CiliumNetworkPolicy (engine kubernetes: a NetworkPolicy with policyTypes [Ingress, Egress]) "
+    "in the workload's namespace whose endpointSelector.matchLabels (podSelector) are a "
     "subset of the pod template labels (e.g. app.kubernetes.io/name: <app>).",
     applies=Applies.SCOPE,
 )
 def workload_without_network_policy(
     summaries: Sequence[Summary], cluster: Cluster
 ) -> Iterator[tuple[Summary, Hit]]:
-    del cluster
+    if cluster.policy_engine == "none":
+        return
+    if cluster.policy_engine == "kubernetes":
+        yield from netpol.uncovered(summaries)
+        return
     found = coverage(summaries)
     for namespace, workloads in found.workloads.items():
         for summary in workloads:
