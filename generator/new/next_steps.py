@@ -84,7 +84,7 @@ def next_steps(
     if shared:
         lines.append(
             f"  4. The app runs outside the namespace of {' and '.join(shared)}: add the ingress rule of "
-            f"AGENTS.md (section \"On the shared services' side\") to their CiliumNetworkPolicies."
+            f'AGENTS.md (section "On the shared services\' side") to their CiliumNetworkPolicies.'
         )
     return lines
 

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
-from generator.policy import gitops, kustomize
+from generator.cluster import gitops
+from generator.policy import kustomize
 from generator.policy.config import Config, Limits
 from generator.policy.k8s import KUSTOMIZE_API, mapping
 from generator.policy.model import Build, Finding, K8sObject, Origin

@@ -7,7 +7,8 @@
   that do not set one (Argo CD's declarative-setup docs); `spec.source.path` is relative to the repository.
 
 Only files that mention the API group are parsed (a text search first), through the loader's bounded
-reader, so a large repository pays one read per file and no YAML parse.
+reader, so a large repository pays one read per file and no YAML parse. Shared by `aiapp check`
+(generator/policy/loader.py) and `aiapp init --detect` (generator/init/detect.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from generator.policy.k8s import mapping
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
 ARGO_GROUP = "argoproj.io/"
@@ -58,6 +57,10 @@ class Target:
     namespace: str
     override: bool
     source: str
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def mentions_gitops(text: str) -> bool:
