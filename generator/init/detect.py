@@ -70,7 +70,11 @@ class Detection:
         default: Any = merge({})
         for part in key.split("."):
             default = default.get(part) if isinstance(default, dict) else None
-        shown = json.dumps(default) if isinstance(default, (dict, list)) or default is None else str(default)
+        shown = (
+            json.dumps(default)
+            if isinstance(default, (dict, list, bool)) or default is None
+            else str(default)
+        )
         self.missing.append(f"{key} ({reason}): kept the default {shown}")
 
     def given(self) -> dict[str, Any]:

@@ -188,14 +188,15 @@ def gateways(objects: Sequence[Object], propose: Propose, missing: Missing) -> N
     if not found:
         missing("gateway.gateways", "no Gateway")
         return
-    # The Gateway most routes attach to comes first (the default of `aiapp new`).
+    # The Gateway most routes attach to comes first (the default of `aiapp new`); on a tie, an internal
+    # one (a new app is not published to the internet unless asked).
     used = Counter(
         (str(_map(parent).get("namespace", obj.namespace)), str(_map(parent).get("name")))
         for obj in objects
         if obj.kind == "HTTPRoute"
         for parent in _list(_map(obj.data.get("spec")).get("parentRefs"))
     )
-    found.sort(key=lambda obj: -used[(str(obj.namespace), obj.name)])
+    found.sort(key=lambda obj: (-used[(str(obj.namespace), obj.name)], "internal" not in obj.name.lower()))
     listed = []
     for obj in found:
         section = _section([_map(item) for item in _list(_map(obj.data.get("spec")).get("listeners"))])

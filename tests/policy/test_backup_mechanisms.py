@@ -142,8 +142,10 @@ def test_schedules_report_the_pvc_no_schedule_covers_and_name_the_schedule(tmp_p
     assert "Schedule in `velero`" in found.fix
 
     # A Schedule of the namespace whose selector misses the PVC and its pods is named in the message.
-    wrong = CHAT_SCHEDULE + "---\n" + CHAT_SCHEDULE.replace("name: chat,", "name: notes,").replace(
-        "[chat]", "[notes]"
+    wrong = (
+        CHAT_SCHEDULE
+        + "---\n"
+        + CHAT_SCHEDULE.replace("name: chat,", "name: notes,").replace("[chat]", "[notes]")
     )
     report = check(tmp_path, "  backup: {mechanism: schedules}\n", wrong)
     (found,) = [f for f in report.findings if f.rule_id == "AIA207"]

@@ -81,7 +81,10 @@ def test_kubernetes_engine_reads_network_policies_and_their_policy_types(tmp_pat
             'the NetworkPolicies in namespace "notes" that select these pods (labels: app=notes) do not '
             "isolate egress (policyTypes), so it is open",
         ),
-        ("Deployment/wiki/wiki", 'no NetworkPolicy in namespace "wiki" selects these pods (labels: app=wiki)'),
+        (
+            "Deployment/wiki/wiki",
+            'no NetworkPolicy in namespace "wiki" selects these pods (labels: app=wiki)',
+        ),
     ]
 
 

@@ -186,5 +186,7 @@ def pvc_without_schedule(summaries: Sequence[Summary], cluster: Cluster) -> Iter
             detail = f"; none of the {len(schedules)} Schedule(s) read takes namespace {namespace}"
         else:
             detail = "; no Velero Schedule was read (check the repository, not one app)"
+        app = (pvc.labels or {}).get("app.kubernetes.io/name") or pvc.name
+        detail += f'; add a Schedule "{cluster.velero_namespace}/{app}" for it'
         message = f'no Velero Schedule backs up PVC "{pvc.name}" in namespace {namespace}{detail}'
         yield pvc, Hit(("metadata",), message)

@@ -154,8 +154,8 @@ def model_pvc_gfs(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     quote="Store models in PVCs - never use emptyDir or ephemeral storage",
     why="An emptyDir or ephemeral volume is lost on every restart and reschedule, so the model is "
     "downloaded again each time. A memory emptyDir at /dev/shm is shared memory, not model storage.",
-    fix="Mount a PVC ({storage_class}, backed up as critical data) at the model path instead of the "
-    "emptyDir.",
+    fix="Mount a PVC ({storage_class}) at the model path instead of the emptyDir (backed up as critical "
+    "data where the cluster backs up volumes).",
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
