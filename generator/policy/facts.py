@@ -22,7 +22,7 @@ from generator.policy.suppress import Suppressions
 
 SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
 SUMMARY_KINDS = (
-    WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy"}
+    WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
 )
 MODEL_MOUNT = "/models"
 
@@ -71,6 +71,12 @@ def summarize(
     tier_label = cluster.backup_tier_label
     if kind == "Schedule" and not obj.api_version.startswith("velero.io/"):
         return None
+    if kind == "Ingress":
+        metadata = mapping(obj.data.get("metadata"))
+        annotations = {str(k): str(v) for k, v in mapping(metadata.get("annotations")).items()}
+        return summary(
+            spec=mapping(obj.data.get("spec")), labels=labels_of(metadata), annotations=annotations
+        )
     if kind == "NetworkPolicy":  # Kubernetes' (rules/netpol.py); Cilium's kinds below
         if not obj.api_version.startswith("networking.k8s.io/"):
             return None
