@@ -99,3 +99,54 @@ def test_cilium_engine_does_not_count_network_policies(tmp_path: Path) -> None:
 @pytest.mark.parametrize("engine", ["none"])
 def test_no_policy_engine_asks_for_no_policy(tmp_path: Path, engine: str) -> None:
     assert aia601(tmp_path, engine) == []
+
+
+APP_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: chat, namespace: chat}
+spec:
+  podSelector: {matchLabels: {app: chat}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: gateway}}}]
+    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}}]
+    - ports: [{port: 8080}]
+  egress:
+    - to:
+        - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ai}}
+          podSelector: {matchLabels: {app.kubernetes.io/name: litellm}}
+      ports: [{port: 80}]
+"""
+
+ALLOW_DNS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-dns, namespace: chat}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]
+      ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
+"""
+
+
+def network_findings(tmp_path: Path, policies: str) -> list[tuple[str, str]]:
+    (tmp_path / ".aiapp.yml").write_text("cluster:\n  network: {policy_engine: kubernetes}\n")
+    (tmp_path / "apps.yaml").write_text(WORKLOADS.split("---")[0])
+    (tmp_path / "policies.yaml").write_text(policies)
+    facts.forget_profiles()
+    report = check_paths([str(tmp_path)], Options(build=False, jobs=1))
+    return sorted((f.rule_id, f.field) for f in report.findings if f.rule_id.startswith("AIA6"))
+
+
+def test_network_policy_peers_ports_and_dns_follow_kubernetes_semantics(tmp_path: Path) -> None:
+    assert network_findings(tmp_path, APP_POLICY) == [
+        ("AIA602", "spec.egress"),  # egress rules, and no policy selecting the pods allows DNS
+        ("AIA604", "spec.ingress[1].from[0]"),  # another namespace
+        ("AIA604", "spec.ingress[2]"),  # no `from`: every source
+        ("AIA608", "spec.egress[0].ports"),  # LiteLLM's Service port, not its pods' 4000
+    ]
+    # A namespace-wide DNS allowance adds up with the app's policy.
+    assert ("AIA602", "spec.egress") not in network_findings(tmp_path, APP_POLICY + "---\n" + ALLOW_DNS)

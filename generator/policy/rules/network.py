@@ -161,13 +161,17 @@ def coverage(summaries: Sequence[Summary]) -> _Coverage:
     "cannot resolve names unless a policy selecting it (this one, another one in its namespace or a "
     "cluster-wide one: Cilium allows the union) allows port 53 to kube-dns. toFQDNs rules only match names "
     "looked up through Cilium's DNS proxy, so a pod whose policies use toFQDNs also needs the `rules: dns:` "
-    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported.",
+    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported. With "
+    "`network.policy_engine: kubernetes`, the same for NetworkPolicies with egress rules: port 53 to the "
+    "DNS namespace from it or another policy selecting the same pods.",
     fix="Add an egress rule to kube-dns: `toEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
     '{kube_dns_namespace}, k8s:k8s-app: {kube_dns_app}}}}}]` with `toPorts: [{{ports: [{{port: "53", '
     'protocol: UDP}}, {{port: "53", protocol: TCP}}], rules: {{dns: [{{matchPattern: "*"}}]}}}}]`.',
     applies=Applies.SCOPE,
 )
 def egress_without_dns_rule(summaries: Sequence[Summary], cluster: Cluster) -> Iterator[tuple[Summary, Hit]]:
+    if cluster.policy_engine == "kubernetes":
+        yield from netpol.dns_gaps(summaries, cluster)
     found = coverage(summaries)
 
     def elsewhere(number: int, index: int, fact: str) -> bool:
@@ -362,9 +366,13 @@ def _service_ports(cluster: Cluster) -> list[tuple[dict[str, str], str, int, int
     "Service port drops every connection when the two differ.",
     fix="List the pod port in the rule's toPorts ({litellm_target_port} for LiteLLM, {qdrant_target_port} "
     "for Qdrant).",
-    kinds=sorted(NETWORK_POLICY_KINDS),
+    kinds=sorted(NETWORK_POLICY_KINDS | {netpol.KIND}),
 )
 def shared_service_pod_port(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    if obj.kind == netpol.KIND:
+        if cluster.policy_engine == "kubernetes" and obj.api_version.startswith(netpol.API_GROUP):
+            yield from netpol.shared_service_egress(obj, cluster)
+        return
     services = _service_ports(cluster)
     for base, spec in policy_specs(obj):
         for index, rule in enumerate(sequence(spec.get("egress"))):
@@ -527,12 +535,20 @@ _PEERS_QUOTE = (
     "the cluster facts ({monitoring_namespace}), when Prometheus scrapes apps, on the ports a rule names "
     "(the metrics port), never every port. Pods of the app's own namespace and the node entities "
     "are reported separately, as notes (AIA605, AIA606). The shared services' own policies are not apps' "
-    "policies: every app namespace calls them.",
+    "policies: every app namespace calls them. With `network.policy_engine: kubernetes` the same holds for "
+    "NetworkPolicy `from` peers (a rule without `from`, an ipBlock, or a namespaceSelector of other or all "
+    "namespaces).",
     fix="Allow ingress only `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
-    '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`); remove other peers.',
-    kinds=sorted(NETWORK_POLICY_KINDS),
+    '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`); with NetworkPolicies, '
+    "`from: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {gateway_namespace}}}}}}}]`; "
+    "remove other peers.",
+    kinds=sorted(NETWORK_POLICY_KINDS | {netpol.KIND}),
 )
 def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    if obj.kind == netpol.KIND:
+        if cluster.policy_engine == "kubernetes" and obj.api_version.startswith(netpol.API_GROUP):
+            yield from netpol.ingress_peers(obj, cluster)
+        return
     yield from (hit for verdict, hit in _ingress(obj, cluster) if verdict == "other")
 
 
