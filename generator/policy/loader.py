@@ -232,7 +232,8 @@ def _gitops_targets(paths: Sequence[str], files: list[str], limits: Limits) -> l
     beside = []
     for raw in paths:
         path = Path(raw).absolute()
-        if path.is_dir() and path.parent != path:
+        # Not above the repository: a checked repository root has no ks.yaml of its own beside it.
+        if path.is_dir() and path.parent != path and gitops.repository_root(str(path)) != str(path):
             try:
                 beside += [
                     entry.path
