@@ -1,11 +1,13 @@
 """Benchmark `aiapp check` on a synthetic GitOps tree: 1,000 apps x 8 manifest files.
 
     python benchmarks/bench_check.py [--apps 1000] [--runs 3] [--schema-location DIR] [--kustomize-apps 100]
+                                     [--httproute]
 
 Times the whole `aiapp check` process (start-up included) on the tree, without and with schema validation,
 and prints files per second. One app in a hundred carries a violation, so findings are located and printed
 as in a real run. A second, smaller tree with a kustomization.yaml per app measures kustomize builds.
-Results go in docs/performance.md.
+With --httproute every app also has an HTTPRoute (9 files per app), whose CRD carries the most CEL rules
+of the catalog (106): the cost of evaluating them with --schemas. Results go in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -292,6 +294,47 @@ spec:
       app.kubernetes.io/name: "{app}"
 """,
 }
+# An HTTPRoute as `aiapp new` renders it for a model server, with a second rule for its health check.
+HTTPROUTE = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: "{app}"
+  namespace: "{ns}"
+  labels:
+    app.kubernetes.io/name: "{app}"
+    app.kubernetes.io/part-of: "ai-apps"
+spec:
+  parentRefs:
+    - group: gateway.networking.k8s.io
+      kind: Gateway
+      namespace: gateway
+      name: gateway
+      sectionName: https
+  hostnames:
+    - "{app}.apps.example.com"
+  rules:
+    - matches:
+        - path:
+            type: PathPrefix
+            value: /v1
+      backendRefs:
+        - kind: Service
+          name: "{app}"
+          port: 8000
+      timeouts:
+        request: "0s"
+    - matches:
+        - path:
+            type: Exact
+            value: /health
+      backendRefs:
+        - kind: Service
+          name: "{app}"
+          port: 8000
+      timeouts:
+        request: "0s"
+"""
 KUSTOMIZATION = """\
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -301,19 +344,20 @@ resources:
 """
 
 
-def generate(root: Path, apps: int, kustomize: bool = False) -> int:
+def generate(root: Path, apps: int, kustomize: bool = False, httproute: bool = False) -> int:
     """Write the tree; every hundredth app uses a `latest` image. Returns the number of files."""
+    files = {**FILES, "httproute.yaml": HTTPROUTE} if httproute else FILES
     count = 0
     for index in range(apps):
         app, ns = f"app-{index:04d}", f"team-{index % 20:02d}"
         image = f"ghcr.io/acme/{app}:{'latest' if index % 100 == 99 else '1.0.0'}"
         directory = root / "apps" / app
         directory.mkdir(parents=True)
-        for name, text in FILES.items():
+        for name, text in files.items():
             (directory / name).write_text(text.format(app=app, ns=ns, image=image))
             count += 1
         if kustomize:
-            resources = "\n".join(f"  - {name}" for name in FILES)
+            resources = "\n".join(f"  - {name}" for name in files)
             (directory / "kustomization.yaml").write_text(KUSTOMIZATION.format(ns=ns, resources=resources))
     return count
 
@@ -343,13 +387,14 @@ def main() -> None:
     parser.add_argument(
         "--kustomize-apps", type=int, default=100, help="apps in the kustomize tree (0: skip)"
     )
+    parser.add_argument("--httproute", action="store_true", help="add an HTTPRoute to every app")
     args = parser.parse_args()
     aiapp = shutil.which("aiapp", path=str(Path(sys.executable).parent)) or "aiapp"
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory(prefix="aiapp-bench-") as tmp:
         root = Path(tmp)
-        files = generate(root / "plain", args.apps)
-        print(f"tree: {args.apps} apps x {len(FILES)} files = {files} files")
+        files = generate(root / "plain", args.apps, httproute=args.httproute)
+        print(f"tree: {args.apps} apps x {files // args.apps} files = {files} files")
         cases = [("without schemas", [aiapp, "check", str(root / "plain")])]
         if args.schema_location:
             cases.append(

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+# A value echoed in an error is cut to about this many characters (a refused 300 KB description would
+# otherwise be a 300 KB line in a CI log).
+MAX_SHOWN = 80
+
+
+def cut(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text` for a one-line message: whole when short, else its start and its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 3]}... ({len(text):,} characters)"
+
 
 class AiappError(Exception):
     """Base of every error that the CLI turns into a one-line message."""

@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOUNDATIONS = {"errors", "runtime", "template", "cluster"}
+FOUNDATIONS = {"errors", "runtime", "reader", "template", "cluster"}
 CAPABILITIES = {"new", "fleet", "policy", "init"}
 # What each part of `generator` may import besides itself and the root package (`generator.__version__`).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "runtime": set(),
-    "template": {"errors"},
-    "cluster": {"errors", "template"},
+    "reader": {"errors"},
+    "template": {"errors", "reader"},
+    "cluster": {"errors", "template", "reader"},
     "new": FOUNDATIONS,
     "fleet": FOUNDATIONS,
     "policy": FOUNDATIONS,

@@ -115,7 +115,7 @@ def test_malformed_inputs_are_findings_and_the_other_files_are_still_checked(tmp
     shutil.copy(BAD / "AIA707-latest.yaml", tmp_path / "f-latest.yaml")
     (tmp_path / "g-values.yaml").write_text("replicas: 2\n")
     (tmp_path / ".copier-answers.yml").write_text("_src_path: gh:acme/aiapp\n")
-    result = aiapp("-f", "json", str(tmp_path), str(tmp_path / "missing.yaml"))
+    result = aiapp("-f", "json", str(tmp_path))
     assert result.exit_code == 1
     assert findings(result) == [
         ("AIA002", "a-invalid.yaml", 4),
@@ -124,7 +124,6 @@ def test_malformed_inputs_are_findings_and_the_other_files_are_still_checked(tmp
         ("AIA001", "d-binary.yml", 1),
         ("AIA001", "e-latin1.yaml", 1),
         ("AIA707", "f-latest.yaml", 24),
-        ("AIA001", "missing.yaml", 1),
     ]
     messages = {
         item["rule"] + Path(item["file"]).name: item["message"]
@@ -132,7 +131,16 @@ def test_malformed_inputs_are_findings_and_the_other_files_are_still_checked(tmp
     }
     assert messages["AIA002a-invalid.yaml"].startswith("invalid YAML: did not find expected key")
     assert messages["AIA001d-binary.yml"] == "binary file, not YAML"
-    assert messages["AIA001missing.yaml"].endswith("missing.yaml: no such file or directory")
+
+
+def test_a_path_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    shutil.copy(GOOD_APP, tmp_path / "app.yaml")
+    result = aiapp(str(tmp_path), str(tmp_path / "missing.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"error: {tmp_path / 'missing.yaml'}: no such file or directory"
+    # A dangling symlink exists: it is a finding about that file, not a typo on the command line.
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "gone.yaml")
+    assert aiapp(str(tmp_path / "dangling.yaml")).exit_code == 1
 
 
 def test_an_unreadable_file_is_a_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

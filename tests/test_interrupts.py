@@ -263,3 +263,24 @@ def test_interrupted_new_leaves_no_staging_or_temporary_directory(tmp_path: Path
     assert stderr[-1] == "Interrupted: nothing was written."
     assert list(parent.iterdir()) == []  # neither DEST nor the staging directory
     assert list(tmpdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_new_killed_by_sigterm_or_sighup_leaves_no_staging_or_clone(signum: int, tmp_path: Path) -> None:
+    """A service manager's SIGTERM or a closed terminal's SIGHUP cleans up like Ctrl-C (their default
+    action ended the process at once: a hidden `.aiapp-new-*` beside DEST, the clone in the temp dir)."""
+    tpl = template_repo(tmp_path / "tpl")
+    tmpdir = fresh_tmpdir(tmp_path)
+    parent = tmp_path / "apps"
+    parent.mkdir()
+    run = Run(parent, tmpdir, "new", "new", "--preset", "chat-litellm", "--template", str(tpl), "team-chat")
+    run.wait_for("aiapp-test: holding at new")
+    assert [p.name[:11] for p in parent.iterdir()] == [".aiapp-new-"]
+    assert list(tmpdir.iterdir())  # the run's temporary directory (the template clone) exists
+    os.kill(run.process.pid, signum)
+    code, _stdout, stderr = run.finish()
+
+    assert code == 130, stderr
+    assert stderr[-1] == "Interrupted: nothing was written."
+    assert list(parent.iterdir()) == []
+    assert list(tmpdir.iterdir()) == []

@@ -43,8 +43,14 @@ def test_generated_vllm_arguments_match_the_answers(preset: str, rendered_preset
     assert int(flag(args, "--tensor-parallel-size")) == gpus == answers["gpu_count"]
     assert flag(args, "--port") == str(container["ports"][0]["containerPort"])
     assert flag(args, "--gpu-memory-utilization") == "0.9"
-    # The model path is where the model is: the PVC mount, or the pre-download's directory in it.
-    model = flag(args, "--model")
+    # `vllm serve MODEL`: the model path is the positional argument (never --model, which vllm serve
+    # refuses in v0.10.1.1 and deprecates in v0.34.0), where the model is: the PVC mount, or the
+    # pre-download's directory in it.
+    assert container["command"] == ["vllm", "serve"]
+    model = args[0]
+    assert "--model" not in args and not any(arg.startswith("--model=") for arg in args)
+    # The name clients send is the model name exactly (LiteLLM matches it case-sensitively).
+    assert flag(args, "--served-model-name") == answers["model_name"] == config["MODEL_NAME"]
     mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
     downloaded = f"/{answers['model_hf_repo']}" if answers["model_predownload"] else ""
     assert model == mounts["models"] + downloaded
@@ -111,9 +117,72 @@ def test_monitoring_namespace_may_scrape_and_nothing_else_gets_in(tmp_path: Path
 def test_agents_md_gives_the_litellm_model_list_entry(rendered_preset) -> None:
     text = (rendered_preset("inference-8b-fp16") / "AGENTS.md").read_text()
     entry = yaml.safe_load(text.split("```yaml\n", 1)[1].split("```", 1)[0])["model_list"][0]
-    assert entry["model_name"] == "llama-3.1-8b-instruct"
+    assert entry["model_name"] == "Llama-3.1-8B-Instruct"
     assert entry["litellm_params"]["api_base"] == "http://llama-8b.ai.svc.cluster.local:8000/v1"
     assert "`llama-8b vLLM API key`" in text
+
+
+def litellm_entry(agents_md: str) -> dict[str, Any]:
+    """The `model_list` entry AGENTS.md gives (its section "LiteLLM")."""
+    section = agents_md.split("## LiteLLM\n", 1)[1]
+    return yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])["model_list"][0]
+
+
+# The issue's case: an embedding model whose name has capitals, served by vLLM, feeding a Qdrant collection.
+BGE_M3 = {
+    **load_preset("inference-8b-fp16"),
+    "app_name": "bge-m3",
+    "model_name": "BAAI/bge-m3",
+    "model_params_b": 0.568,
+    "model_precision": "fp32",
+    "vector_db": "qdrant",
+}
+
+
+@pytest.mark.parametrize("preset", [*GPU_PRESETS, "bge-m3"])
+def test_the_served_name_is_the_same_everywhere(preset: str, rendered_preset, tmp_path: Path) -> None:
+    """vLLM's --served-model-name, the LiteLLM entry and the app's config carry one string: LiteLLM answers
+    400 "Invalid model name" to a name that differs from its model_list in case."""
+    app = render(tmp_path / "app", BGE_M3) if preset == "bge-m3" else rendered_preset(preset)
+    args = [str(arg) for arg in server(load_objects(app))["args"]]
+    entry = litellm_entry((app / "AGENTS.md").read_text())
+    config = config_env(app)
+    served = flag(args, "--served-model-name")
+    assert entry["model_name"] == served == config["MODEL_NAME"]
+    assert entry["litellm_params"]["model"] == f"hosted_vllm/{served}"
+    if preset == "bge-m3":
+        assert served == "BAAI/bge-m3" and config["EMBEDDING_MODEL"] == served
+
+
+@pytest.mark.parametrize("preset", [*GPU_PRESETS, "rag-cpu-qdrant"])
+def test_agents_md_route_check_reaches_what_the_route_publishes(preset: str, rendered_preset) -> None:
+    """A vLLM route publishes /v1 only, behind the key: the check lists the models with the key."""
+    text = (rendered_preset(preset) / "AGENTS.md").read_text()
+    curl = [line for line in text.splitlines() if line.startswith("curl ") and "https://" in line]
+    assert len(curl) == 1, curl
+    if preset in GPU_PRESETS:
+        assert '-H "Authorization: Bearer $VLLM_API_KEY"' in curl[0] and curl[0].endswith("/v1/models")
+        assert "{.data.VLLM_API_KEY}" in text
+    else:
+        assert curl[0].endswith(resolve(load_preset(preset))["health_path"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--model", "/models/other"], "--model"),
+        (["--model=/models/other"], "--model"),
+        (["--enable-prefix-caching", "--max_model_len=4096"], "--max-model-len"),
+        (["--served_model_name", "x"], "--served-model-name"),
+        (["\ufffe"], "The extra arguments"),
+    ],
+)
+def test_extra_args_may_not_repeat_what_the_answers_generate(extra: list[str], named: str) -> None:
+    message = check_rule(QUESTIONS["vllm_extra_args"], extra, {}) or ""
+    assert message.startswith(named) and "\n" not in message, message
+    if named == "--model":
+        assert "positional argument" in message
+    assert check_rule(QUESTIONS["vllm_extra_args"], ["--enable-prefix-caching"], {}) is None
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")

@@ -28,7 +28,11 @@ def console_script(name: str) -> str:
 
 
 AIAPP = [console_script("aiapp")]
-REQUIRED = ["--set", "app_name=rag-api", "--set", "image=ghcr.io/acme/rag-api:1.4.2", "--set", "model_name=m"]
+# `m` is outside the model catalogue: it has no default size.
+REQUIRED = [
+    "--set", "app_name=rag-api", "--set", "image=ghcr.io/acme/rag-api:1.4.2",
+    "--set", "model_name=m", "--set", "model_params_b=8",
+]
 
 
 def aiapp(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -52,3 +52,27 @@ def test_force_replaces_a_symlinked_file_not_its_target(tmp_path: Path) -> None:
     assert new(str(dest), "--force").exit_code == 0
     assert victim.read_text(encoding="utf-8") == "untouched\n"
     assert not (dest / "service.yaml").is_symlink()
+
+
+def test_force_refuses_a_directory_where_a_file_goes_before_writing(tmp_path: Path) -> None:
+    """Found by adversarial testing: "unexpected error" with the app half-written."""
+    dest = tmp_path / "app"
+    (dest / "deployment.yaml").mkdir(parents=True)
+    (dest / "deployment.yaml" / "mine.txt").write_text("mine\n", encoding="utf-8")
+    result = new(str(dest), "--force", "--defaults")
+    assert result.exit_code == 2
+    assert "deployment.yaml is a directory" in result.stderr and "nothing was written" in result.stderr
+    assert sorted(path.relative_to(dest).as_posix() for path in dest.rglob("*")) == [
+        "deployment.yaml",
+        "deployment.yaml/mine.txt",
+    ]
+    assert [path.name for path in tmp_path.iterdir()] == ["app"]  # no staging directory left
+
+
+def test_force_refuses_a_file_where_a_directory_goes(tmp_path: Path) -> None:
+    dest = tmp_path / "app"
+    dest.mkdir()
+    (dest / "local").write_text("a file\n", encoding="utf-8")
+    result = new(str(dest), "--force", "--defaults")
+    assert result.exit_code == 2 and "local is a file" in result.stderr
+    assert sorted(path.name for path in dest.iterdir()) == ["local"]

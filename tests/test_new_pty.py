@@ -98,17 +98,19 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("Does it need a GPU?", "y" + ENTER)
     s.answer("How many GPUs", CLEAR_LINE + "2" + ENTER)
     # The default (96) would hold the model; the person types the memory of their GPUs.
-    s.answer("Memory per GPU in GiB", CLEAR_LINE + "24" + ENTER)  # 70B at bf16 does not fit on 2 x 24 GiB
-    s.answer("2 x 24 GiB = 48 GiB: does NOT fit", "")
+    s.answer("Memory per GPU in GiB", CLEAR_LINE + "32" + ENTER)  # 70B at bf16 does not fit on 2 x 32 GiB
+    s.answer("2 x 32 GiB = 64 GiB: does NOT fit", "")
     s.answer("The model does not fit. What now?", "")
-    s.answer("Use int4: about 33.2 GiB on 2 x 24 GiB", "")  # the highest precision that fits
+    # The highest precision that fits, as the catalogue's quantised checkpoint (a precision is a download).
+    s.answer("Use int4 (the quantised checkpoint hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4): "
+             "about 37.4 GiB on 2 x 32 GiB", "")  # fmt: skip
     s.answer("Use 8 GPUs at bf16", ENTER)  # or the fewest GPUs vLLM can use; Enter takes the first, int4
-    s.answer("2 x 24 GiB = 48 GiB: fits", "")
-    s.answer("a context of up to 7168 tokens fits", "")
+    s.answer("2 x 32 GiB = 64 GiB: fits", "")
+    s.answer("a context of up to 37888 tokens fits", "")
     s.answer("Requests of the full context length", ENTER)
     s.answer("Context length in tokens", ENTER)  # the longest that fits
     s.answer("Serving engine", ENTER)  # vLLM, the default on GPU
-    s.answer("Bitwarden item holding the API key clients", ENTER)
+    s.answer("Secret-store item (the ExternalSecret's remoteRef key) holding the API key clients", ENTER)
     s.answer("Pre-download the model", "n" + ENTER)
     s.answer("Extra vLLM arguments", CLEAR_LINE + "--x" + ENTER)  # not a list
     s.answer("The extra arguments must be a YAML list", "")  # refused at the prompt, with the rule
@@ -122,7 +124,7 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     s.answer("LLM providers the app uses through LiteLLM", SPACE + DOWN + SPACE + ENTER)  # OpenAI, Anthropic
     # The answered checkbox echoes the selection, not questionary's "done (2 selections)".
     s.answer("OpenAI, Anthropic", "")
-    s.answer("Bitwarden item holding the app's LiteLLM virtual key", ENTER)
+    s.answer("Secret-store item holding the app's LiteLLM virtual key", ENTER)
     s.answer("EXCEPTION: providers the app must call directly", ENTER)
     s.answer("Qdrant collection name", ENTER)
     s.answer("Embedding model whose vectors", ENTER)
@@ -148,15 +150,46 @@ def test_gpu_model_that_does_not_fit_is_corrected_and_rendered(tmp_path: Path) -
     assert resources["limits"]["nvidia.com/gpu"] == 2 == resources["requests"]["nvidia.com/gpu"]
     args = container["args"]
     assert args[args.index("--tensor-parallel-size") + 1] == "2"
-    assert args[args.index("--max-model-len") + 1] == "7168" and args[-1] == "--enable-prefix-caching"
+    assert args[args.index("--max-model-len") + 1] == "37888" and args[-1] == "--enable-prefix-caching"
     answers = yaml.safe_load((app / ".copier-answers.yml").read_text())
     assert answers["model_precision"] == "int4" and answers["gpu_count"] == 2
-    assert answers["gpu_memory_gib"] == 24 and answers["vllm_extra_args"] == ["--enable-prefix-caching"]
+    assert answers["gpu_memory_gib"] == 32 and answers["vllm_extra_args"] == ["--enable-prefix-caching"]
     assert answers["serving_engine"] == "vllm" and "container_args" not in answers
-    assert answers["model_pvc_size_gib"] == 50 and answers["vector_db"] == "qdrant"
+    assert answers["model_pvc_size_gib"] == 60 and answers["vector_db"] == "qdrant"
     assert answers["llm_providers"] == ["openai", "anthropic"]
     assert answers["image"] == "vllm/vllm-openai:v0.10.1.1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["llama-70b"]  # no staging left behind
+
+
+def test_a_model_outside_the_catalogue_is_sized_by_the_person(tmp_path: Path) -> None:
+    """No default size: Enter on the parameter count is refused with the answers to give, then the
+    precision and the KV-cache shape are asked."""
+    s = Session(tmp_path, "glm")
+    s.answer("Application name", "glm" + ENTER)
+    s.answer("Kubernetes namespace", ENTER)
+    s.answer("One-line description", ENTER)
+    s.answer("Container image", "vllm/vllm-openai:v0.10.1.1" + ENTER)
+    s.answer("Port the container listens on", ENTER)
+    s.answer("HTTP path that answers 200", ENTER)
+    s.answer("Does the app load and serve a model", ENTER)
+    s.answer("Name of the model it serves", "zai-org/GLM-4-32B-0414" + ENTER)
+    s.answer("Parameter count in billions", ENTER)  # the default, 0: refused
+    s.answer("is not in the model catalogue (includes/models.yml): give its size", "")
+    s.answer("Parameter count in billions", CLEAR_LINE + "32.6" + ENTER)
+    s.answer("Precision of the weights", DOWN + ENTER)  # fp16: vLLM refuses it for glm4
+    s.answer("vLLM refuses float16 for zai-org/GLM-4-32B-0414's family", "")
+    UP = "\x1b[A"
+    s.answer("Precision of the weights", "")  # asked again, the refused fp16 selected
+    time.sleep(0.5)  # let the select take the keyboard before moving up to bf16
+    s.child.send(UP + ENTER)
+    s.answer("Does it need a GPU?", ENTER)  # yes: the default for a vLLM image
+    s.answer("Transformer layers", CLEAR_LINE + "61" + ENTER)
+    s.answer("Key/value heads", CLEAR_LINE + "2" + ENTER)
+    s.answer("Dimension of one attention head", CLEAR_LINE + "128" + ENTER)
+    s.answer("How many GPUs", "")
+    s.child.sendintr()
+    assert s.finish() == 130
+    assert "Traceback" not in s.transcript and list(tmp_path.iterdir()) == []
 
 
 def test_ctrl_c_at_a_prompt_writes_nothing(tmp_path: Path) -> None:
@@ -237,7 +270,7 @@ def test_a_preset_on_a_terminal_asks_only_the_rest(tmp_path: Path) -> None:
     s = Session(tmp_path, "app", "--preset", "chat-litellm")
     s.answer("(from preset chat-litellm)", "")
     for prompt in ("Kubernetes namespace", "Arguments of the app's container", "Add a separate cache PVC",
-                   "CPU cores", "Memory in GiB", "Bitwarden item holding the app's LiteLLM virtual key",
+                   "CPU cores", "Memory in GiB", "Secret-store item holding the app's LiteLLM virtual key",
                    "EXCEPTION: providers", "Does it receive traffic",
                    "Request timeout of the route", "Create the namespace"):
         s.answer(prompt, ENTER)  # the defaults

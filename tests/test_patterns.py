@@ -157,7 +157,7 @@ def test_models_never_on_emptydir(preset: str, rendered_preset) -> None:
 
 def test_default_pvc_size_is_computed_from_parameters() -> None:
     assert resolve(load_preset("inference-8b-fp16"))["model_pvc_size_gib"] == 30  # 14.9 GiB x 1.5 -> 30
-    assert resolve(load_preset("inference-70b-int4"))["model_pvc_size_gib"] == 50  # 32.6 GiB x 1.5 -> 50
+    assert resolve(load_preset("inference-70b-int4"))["model_pvc_size_gib"] == 60  # 37.1 GiB x 1.5 -> 60
     assert resolve({**load_preset("inference-8b-fp16"), "model_pvc_size_gib": 80})["model_pvc_size_gib"] == 80
 
 
@@ -201,7 +201,7 @@ def test_egress_is_exactly_what_the_answers_need(preset: str, rendered_preset) -
     assert peers == expected
     expected_hosts = {CLUSTER["providers"][name]["host"] for name in answers["direct_providers"]}
     if answers["model_predownload"]:
-        expected_hosts |= {"huggingface.co", "*.huggingface.co", "*.hf.co", "*.xethub.hf.co"}
+        expected_hosts |= {"huggingface.co", *CLUSTER["model_hub_hosts"]["patterns"]}
     assert fqdns == expected_hosts
 
 
@@ -219,7 +219,7 @@ def test_ingress_only_from_gateway_on_the_app_port(preset: str, rendered_preset)
         # Cilium's own Gateway API Envoy: traffic carries the reserved `ingress` identity.
         {"fromEntities": ["ingress"], "toPorts": to_ports},
         # A model server's one consumer: LiteLLM's pods, on the app port (and nothing else).
-    ] + ([{"fromEndpoints": [litellm], "toPorts": to_ports}] if answers["serves_model"] else []) + (
+    ] + ([{"fromEndpoints": [litellm], "toPorts": to_ports}] if answers["serves_api"] else []) + (
         [{"fromEndpoints": [monitoring], "toPorts": metrics_ports}] if answers["scraped"] else []
     )
 

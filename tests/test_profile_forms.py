@@ -121,7 +121,7 @@ def test_the_mechanism_keys_have_defaults_and_reach_the_facts() -> None:
         ({"ingress": {"kind": "route"}}, "must be gateway-api"),
         ({"ingress": {"annotations": {"a/b": 30}}}, "annotation value"),
         ({"storage_classes": []}, "non-empty list of StorageClass names"),
-        ({"gateway": {"gateways": [{"name": "internal"}]}}, "non-empty list of Gateways {namespace, name, section}"),
+        ({"gateway": {"gateways": [{"name": "internal"}]}}, "non-empty list of Gateways"),
     ],
 )
 def test_bad_mechanism_values_are_refused_naming_the_key(given: dict[str, Any], message: str) -> None:

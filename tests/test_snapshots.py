@@ -13,11 +13,21 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.template.presets import load_preset
 from tests.conftest import PRESETS, render
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+PROFILES = Path(__file__).parent / "cluster"
+
+
+def profile(name: str) -> dict[str, object]:
+    """The `cluster:` section of tests/cluster/<name>.aiapp.yml."""
+    text = (PROFILES / f"{name}.aiapp.yml").read_text(encoding="utf-8")
+    data: dict[str, object] = yaml.safe_load(text)["cluster"]
+    return data
+
 UPDATE = os.environ.get("AIAPP_UPDATE_SNAPSHOTS") == "1"
 # The answers file records where and from which commit the app was rendered: not part of the pattern.
 VOLATILE = re.compile(r"^(_commit|_src_path): .*$", re.MULTILINE)
@@ -28,6 +38,13 @@ VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
         "chat-litellm",
         {"cluster": {"monitoring": {"namespace": "monitoring"}}, "metrics_port": 9090},
     ),
+    # One preset per mechanism of issue 17 (tests/cluster/*.aiapp.yml): Velero Schedules and two of each
+    # kind; file-system-backup annotations, no policy engine and a Traefik Ingress; no backup system and a
+    # Kubernetes NetworkPolicy.
+    **{
+        f"predownload-model@{name}": ("predownload-model", {"cluster": profile(name)})
+        for name in ("origin-schedules", "k3s-traefik", "talos-envoy")
+    },
 }
 
 

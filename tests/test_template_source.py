@@ -134,7 +134,7 @@ def test_installed_package_error_from_the_cli(tmp_path: Path) -> None:
 
 def test_bad_settings_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / ".aiapp.yml").write_text("template: [1, 2\n", encoding="utf-8")
-    with pytest.raises(TemplateSourceError, match=r"\.aiapp\.yml cannot be read"):
+    with pytest.raises(TemplateSourceError, match=r"\.aiapp\.yml is not YAML"):
         ts.resolve_template_source(None, dest=tmp_path)
     (tmp_path / ".aiapp.yml").write_text("template: 3\n", encoding="utf-8")
     with pytest.raises(TemplateSourceError, match="must be a git URL or repository path"):

@@ -446,3 +446,54 @@ def test_url_expansion_matches_copier(src: str, tmp_path: Path) -> None:
     tpl = template_repo(tmp_path / "tpl")
     src = src.replace("TEMPLATE", str(tpl)).replace("NOWHERE", str(tmp_path / "nowhere"))
     assert expand_url(src) == get_repo(src)
+
+
+def test_a_file_the_new_version_deletes_is_removed_from_every_app(
+    fleet: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by adversarial testing: only the last app of a run lost the deleted file."""
+    tpl, repo = fleet
+    release(tpl, "v0.2.0", lambda path: (path / "template" / "AGENTS.md.jinja").unlink())
+
+    result = aiapp(repo, monkeypatch, "update")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    for folder, _ in APPS:
+        assert not (repo / folder / "AGENTS.md").exists(), result.stdout + result.stderr
+        assert answers(repo / folder)["_commit"] == "v0.2.0"
+
+
+def test_an_app_nested_inside_another_app_is_found_and_updated(
+    fleet: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tpl, repo = fleet
+    new_app(repo / "apps/rag-api/tools/helper", "chat-litellm", str(tpl), app_name="helper")
+    commit(repo, "a helper app inside rag-api")
+    release(tpl, "v0.2.0", pattern_change)
+
+    result = aiapp(repo, monkeypatch, "update")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "apps/rag-api/tools/helper: updated from v0.1.0 to v0.2.0" in result.stdout.splitlines()
+    assert answers(repo / "apps/rag-api/tools/helper")["_commit"] == "v0.2.0"
+
+
+def test_hand_edited_invalid_recorded_facts_are_refused_naming_the_file(
+    fleet: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by adversarial testing: `aiapp update` rendered the facts of a hand-edited answers file."""
+    tpl, repo = fleet
+    answers_file = repo / "apps/team-chat/.copier-answers.yml"
+    with answers_file.open("a", encoding="utf-8") as handle:
+        handle.write('cluster:\n  monitoring:\n    namespace: "prom\\n  - fromEntities: [world]"\n')
+    commit(repo, "a hand edit")
+    release(tpl, "v0.2.0", pattern_change)
+
+    result = aiapp(repo, monkeypatch, "update")
+
+    assert result.exit_code == 1
+    line = next(line for line in result.stdout.splitlines() if line.startswith("apps/team-chat"))
+    assert "failed" in line and ".copier-answers.yml (its recorded `cluster:`)" in line
+    assert "monitoring.namespace" in line
+    assert answers(repo / "apps/team-chat")["_commit"] == "v0.1.0"
+    assert answers(repo / "apps/rag-api")["_commit"] == "v0.2.0"

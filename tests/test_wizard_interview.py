@@ -58,7 +58,11 @@ class Scripted:
         self.said.append(text)
 
 
-BASE = {"app_name": ["rag-api"], "image": ["ghcr.io/acme/rag-api:1.4.2"], "model_name": ["m"]}
+# `m` is outside the model catalogue: it has no default size, so the script gives one.
+BASE = {
+    "app_name": ["rag-api"], "image": ["ghcr.io/acme/rag-api:1.4.2"],
+    "model_name": ["m"], "model_params_b": ["8"],
+}
 
 
 def run(
@@ -97,7 +101,9 @@ def test_conditional_questions_follow_the_answers() -> None:
 def test_defaults_are_rendered_against_earlier_answers() -> None:
     prompter, _, _ = run({})
     assert prompter.defaults["description"] == ["rag-api: an AI application"]
-    assert prompter.defaults["model_params_b"] == ["8"]  # shown as a person types it
+    assert prompter.defaults["model_params_b"] == ["0"]  # no size for a model outside the catalogue
+    prompter, _, _ = run({"model_name": ["meta-llama/Llama-3.1-8B-Instruct"], "model_params_b": []})
+    assert prompter.defaults["model_params_b"] == ["8.03"]  # the catalogue's, shown as a person types it
 
 
 def test_invalid_answer_is_refused_with_the_rule_and_asked_again() -> None:
@@ -136,14 +142,14 @@ def test_model_that_does_not_fit_takes_the_offered_precision() -> None:
             "model_params_b": ["70"],
             "gpu": [True],
             "gpu_count": ["2"],
-            "gpu_memory_gib": ["24"],  # the default (80) holds it: the person types their GPUs' memory
+            "gpu_memory_gib": ["32"],  # the default holds it: the person types their GPUs' memory
             "The model does not fit. What now?": [0],
         }
     )
     text = "\n".join(prompter.said)
     assert "does NOT fit" in text and "✗ The model does not fit: " in text  # the validator's message
     assert context["model_precision"] == "int4" and context["gpu_count"] == 2
-    assert context["model_memory_gib"] == 32.6 and context["model_pvc_size_gib"] == 50
+    assert context["model_memory_gib"] == 37.9 and context["model_pvc_size_gib"] == 60
     assert asked.count("model_precision") == 1
 
 
@@ -157,7 +163,7 @@ def test_model_that_does_not_fit_takes_the_offered_gpu_count() -> None:
             "The model does not fit. What now?": [1],
         }
     )
-    assert context["model_precision"] == "fp16" and context["gpu_count"] == 8  # not 7: tensor parallelism
+    assert context["model_precision"] == "bf16" and context["gpu_count"] == 8  # not 7: tensor parallelism
     # The vLLM engine's generated arguments split the model over the 8 GPUs: no note.
     assert context["serving_engine"] == "vllm" and not any("note:" in line for line in prompter.said)
     args = context["server_args"]
@@ -188,7 +194,7 @@ def test_model_that_does_not_fit_can_be_answered_again() -> None:
         }
     )
     assert prompter.asked.count("model_name") == 2
-    assert prompter.defaults["model_params_b"] == ["8", "70"]  # the earlier answer is offered
+    assert prompter.defaults["model_params_b"] == ["0", "70"]  # the earlier answer is offered
     assert context["model_params_b"] == 8.0 and context["model_memory_gib"] == 14.9
 
 
@@ -207,7 +213,7 @@ def test_nothing_fits_still_offers_to_answer_again() -> None:
 
 def test_given_answers_are_not_asked_but_invalid_ones_are() -> None:
     given = gather(QUESTIONS, sets=["app_name=Bad_Name", "namespace=team", "gpu=false"])
-    prompter = Scripted({"app_name": ["good-name"], "image": ["a/b:1"], "model_name": ["m"]})
+    prompter = Scripted({**BASE, "app_name": ["good-name"], "image": ["a/b:1"]})
     resolution = interview(QUESTIONS, given, prompter)
     assert "namespace" not in prompter.asked and "gpu" not in prompter.asked
     assert prompter.asked[0] == "app_name" and resolution.context["app_name"] == "good-name"

@@ -9,6 +9,7 @@ from generator.template.questions import load_copier_yml, load_questions, resolv
 
 QUESTIONS = load_questions()
 BASE: dict[str, Any] = {"app_name": "x", "image": "a/b:1", "model_name": "m", "gpu": True}
+UNNAMED = "(a quantised {0} checkpoint, AWQ or GPTQ: name its repository with the download)"
 
 
 def until_fit(**answers: Any) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def test_fit_problem_is_only_the_model_size_not_a_range_error() -> None:
 def test_alternatives_highest_precision_and_fewest_gpus() -> None:
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=70, gpu_count=2, gpu_memory_gib=48))
     assert [option.changes for option in options] == [{"model_precision": "int8"}, {"gpu_count": 4}]
-    assert options[0].label == "Use int8: about 65.2 GiB on 2 x 48 GiB = 96 GiB"
+    # A lower precision is another checkpoint: m is not in the catalogue, so its repository is asked.
+    assert options[0].label == f"Use int8 {UNNAMED.format('int8')}: about 69.1 GiB on 2 x 48 GiB = 96 GiB"
     assert options[1].flags == "--set gpu_count=4"
 
 
@@ -63,13 +65,17 @@ def test_alternatives_respect_the_gpu_count_limit() -> None:
 def test_report_shows_need_available_pvc_and_probe_budget() -> None:
     lines = sizing.report(QUESTIONS, until_fit(model_params_b=70, model_precision="int4", gpu_count=2))
     text = "\n".join(lines)
-    assert "70B parameters x 0.5 bytes (int4) = 32.6 GiB" in text
-    assert "about 32.6 GiB needed (weights + the KV cache of 2048 tokens" in text
-    assert "2 x 24 GiB = 48 GiB: fits" in text
+    # 16-bit embeddings and output layer (m is not in the catalogue: 0.35 x sqrt(70) billion) + group scales.
+    assert (
+        "70B parameters at int4 (0.5 bytes + group scales; 2.928B embedding/output parameters at 16 bits)"
+        " = 37.9 GiB"
+    ) in text
+    assert "about 37.9 GiB needed (weights + the KV cache of 2048 tokens" in text
+    assert "2 x 48 GiB = 96 GiB: fits" in text
     # Model "m" is not in the catalogue and its architecture was not given: the conservative 8192.
-    assert "KV cache       2.2 GiB left: a context of up to 8192 tokens fits" in text
-    assert "model PVC      50 GiB requested" in text
-    assert "startup probe  allows up to 626 s" in text
+    assert "KV cache       37.7 GiB left: a context of up to 8192 tokens fits" in text
+    assert "model PVC      60 GiB requested" in text
+    assert "startup probe  allows up to 679 s" in text
 
 
 def test_report_is_empty_without_a_model() -> None:
@@ -87,7 +93,8 @@ def test_only_gpu_counts_tensor_parallelism_can_use_are_offered() -> None:
 def test_lower_precision_on_more_gpus_when_neither_alone_fits() -> None:
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=180, gpu_memory_gib=24))
     assert [option.changes for option in options] == [{"model_precision": "int4", "gpu_count": 8}]
-    assert options[0].label.startswith("Use int4 on 8 GPUs: about 83.8 GiB on 8 x 24 GiB = 192 GiB")
+    label = f"Use int4 {UNNAMED.format('int4')} on 8 GPUs: about 93.6 GiB on 8 x 24"
+    assert options[0].label.startswith(label)
     # The fewest GPUs, and the highest precision when that needs more of them.
     options = sizing.alternatives(QUESTIONS, until_fit(model_params_b=405, gpu_memory_gib=80))
     assert [option.changes for option in options] == [
@@ -112,3 +119,17 @@ def test_report_works_with_a_template_version_without_the_overhead_value() -> No
     context.pop("memory_overhead")
     text = "\n".join(sizing.report(questions, context))
     assert "for the model on CPU (weights + an overhead)" in text
+
+
+def test_a_lower_precision_comes_with_the_catalogues_quantised_checkpoint() -> None:
+    """Llama 3.1 70B bf16 does not fit one 80 GiB GPU: int4 is offered as the AWQ checkpoint, not a flag."""
+    options = sizing.alternatives(
+        QUESTIONS, until_fit(model_name="meta-llama/Llama-3.1-70B-Instruct", gpu_count=1, gpu_memory_gib=80)
+    )
+    int4 = [option for option in options if option.changes.get("model_precision") == "int4"]
+    assert int4 and "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4" in int4[0].label
+    full = resolve({**BASE, "model_name": "meta-llama/Llama-3.1-70B-Instruct", "gpu_memory_gib": 80,
+                    **int4[0].changes, "model_predownload": True})  # fmt: skip
+    # The download is the quantised repository, and the PVC is sized from its weights.
+    assert full["model_hf_repo"] == "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"
+    assert full["model_weights_gib"] == 37.1 and full["model_pvc_size_gib"] == 60

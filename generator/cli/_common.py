@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from generator.errors import AiappError
-from generator.runtime.interrupts import private_tempdir
+from generator.runtime.interrupts import private_tempdir, termination_as_ctrl_c
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -22,14 +22,14 @@ EXIT_INTERRUPTED = 130
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:
     """Turn AiappError and Ctrl-C into a message and an exit code (2 usage, 1 failure, 130 Ctrl-C); no
-    temporary file of the command survives it, even when interrupted."""
+    temporary file of the command survives it, even when interrupted (SIGTERM and SIGHUP included)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt from here on
         try:
-            with private_tempdir():
+            with termination_as_ctrl_c(), private_tempdir():
                 return func(*args, **kwargs)
         except AiappError as error:
             typer.echo(f"error: {error}", err=True)

@@ -147,6 +147,15 @@ def register(app: typer.Typer) -> None:
                 "paths).",
             ),
         ] = None,
+        limit: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--limit",
+                metavar="NAME=N",
+                help="Raise (or lower) a limit: max_file_bytes, max_alias_nodes, build_seconds, "
+                "build_memory_mb (a repository's check.limits may only lower them).",
+            ),
+        ] = None,
         verbose: Annotated[
             bool,
             typer.Option("--verbose", "-v", help="Print the configuration in effect, with its reasons."),
@@ -171,7 +180,12 @@ def register(app: typer.Typer) -> None:
         if baseline is not None and write_baseline is not None:
             raise UsageError("give --baseline or --write-baseline, not both")
 
+        import os
         from pathlib import Path
+
+        missing = [path for path in paths if not os.path.lexists(path)]
+        if missing:
+            raise UsageError(f"{missing[0]}: no such file or directory", hint="give files or directories")
 
         from generator.policy import Options, check_paths
         from generator.policy import baseline as baselines
@@ -183,6 +197,7 @@ def register(app: typer.Typer) -> None:
         config = settings.load(
             Path(config_file) if config_file is not None else settings.find(settings.common_parent(paths))
         )
+        config = settings.command_line_limits(config, limit or [])
         if verbose:
             for line in config.describe():
                 typer.echo(line, err=True)

@@ -81,6 +81,13 @@ class Cluster:
     storage_classes: tuple[str, ...] = ()
     # Every secret store an ExternalSecret may name: (kind, name, apiVersion), the default first.
     secret_stores: tuple[tuple[str, str, str], ...] = ()
+    # copier.yml's house_limits, which its validators read too: Qdrant's own ports (AIA401), the shortest
+    # route timeout that lets an LLM answer stream (AIA901), namespaces apps never own (AIA907), the
+    # image-name marker of a vLLM server (AIA801-AIA804).
+    qdrant_ports: tuple[int, ...] = ()
+    streaming_floor_seconds: int = 0
+    system_namespaces: tuple[str, ...] = ()
+    vllm_marker: str = ""
 
     @property
     def all_storage_classes(self) -> tuple[str, ...]:
@@ -118,6 +125,8 @@ class Cluster:
         values["backup_tiers"] = ", ".join(self.backup_tiers)
         values["monitoring_namespace"] = self.monitoring_namespace or "none"
         values["gateway_entities"] = ", ".join(self.gateway_entities)
+        values["qdrant_ports"] = ", ".join(map(str, self.qdrant_ports))
+        values["system_namespaces"] = ", ".join(self.system_namespaces)
         values["providers"] = ", ".join(host for _, host in self.providers)
         values["model_hub_names"] = ", ".join(self.model_hub_names)
         values["model_hub_patterns"] = ", ".join(self.model_hub_patterns)
@@ -155,6 +164,7 @@ def _cluster(facts_json: str) -> Cluster:
     qdrant_selector = _pairs(values["qdrant_selector"])
     litellm_selector = _pairs(values["litellm_selector"])
     node_selector = _pairs(values["gpu_node_selector"])
+    limits = values["house_limits"]
     return Cluster(
         storage_class=values["storage_class"],
         secret_store=values["secret_store"],
@@ -212,6 +222,10 @@ def _cluster(facts_json: str) -> Cluster:
         secret_stores=tuple(
             (store["kind"], store["name"], store["api_version"]) for store in facts["secret_stores"]
         ),
+        qdrant_ports=tuple(int(port) for port in limits["qdrant_ports"]),
+        streaming_floor_seconds=int(limits["streaming_timeout_floor_seconds"]),
+        system_namespaces=tuple(str(name) for name in limits["system_namespaces"]),
+        vllm_marker=str(limits["vllm_marker"]),
     )
 
 

@@ -27,7 +27,7 @@ DEFAULTS_QUESTION = "cluster_defaults"
 # copier.yml's computed facts: the profile merged with the defaults, then in one form (lists filled in).
 MERGED_QUESTION = "cluster_merged"
 FACTS_QUESTION = "cluster_facts"
-MAX_SHOWN = 60
+MAX_SHOWN = 80
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,38 @@ def _both_forms(given: Mapping[str, Any]) -> str | None:
 
 @cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    """The schema's validator, where an integer is an int: JSON Schema counts 80.0 as an integer, which
+    would render `port: 80.0` (a float Kubernetes refuses)."""
+    from jsonschema import Draft202012Validator, validators
 
+    def integer(checker: Any, instance: Any) -> bool:
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", integer)
+    strict = validators.extend(Draft202012Validator, type_checker=checker)  # type: ignore[no-untyped-call]
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return strict(schema)
+
+
+def _not_text(value: Any, path: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str] | None:
+    """The path and value of the first string (key or value) that cannot be written as UTF-8 (a lone
+    surrogate, from undecodable bytes on a command line)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _not_text(key, path) or _not_text(item, (*path, key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _not_text(item, (*path, index))
+            if found:
+                return found
+    return None
 
 
 def validate(given: Any, where: str) -> None:
@@ -152,6 +180,13 @@ def validate(given: Any, where: str) -> None:
 
     `where` names the file (or option) the profile came from.
     """
+    broken = _not_text(given)
+    if broken is not None:
+        where_in, value = broken
+        raise ProfileError(
+            f"{where}: {_path(where_in)} = {_show(value)}: must be text (it holds a lone surrogate)",
+            hint="see docs/cluster.md",
+        )
     validator = _validator()
     errors = sorted(
         validator.iter_errors(given), key=lambda error: [str(part) for part in error.absolute_path]
@@ -227,9 +262,14 @@ def _ref(schema: dict[str, Any], ref: str) -> Any:
 
 
 def _show(value: Any) -> str:
-    """A value on one line, as JSON (strings quoted, control characters escaped), cut when long."""
+    """A value on one line, as JSON (strings quoted, control characters escaped), cut to about 80
+    characters with its length when long."""
     text = json.dumps(value, ensure_ascii=True, default=str)
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+    if len(text) <= MAX_SHOWN:
+        return text
+    length = len(value) if isinstance(value, str | list | dict) else len(text)
+    unit = "items" if isinstance(value, list | dict) else "characters"
+    return f"{text[: MAX_SHOWN - 3]}... ({length:,} {unit})"
 
 
 def from_value(given: Any, file: Path | None, where: str | None = None) -> Profile:

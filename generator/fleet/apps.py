@@ -53,9 +53,10 @@ def display_path(path: Path) -> str:
 def find_apps(paths: Sequence[Path]) -> list[App]:
     """Every app at or below `paths`, sorted by path, each once.
 
-    The search does not descend into an app (apps are not nested) nor into hidden or dependency
-    directories. A path that does not exist is a UsageError; no app at all is an AiappError, so a CI job
-    pointed at the wrong directory fails instead of passing with nothing checked.
+    The search goes on inside an app, so that an app nested in another one (rendered into a subdirectory
+    of it) is updated and reported too; it skips hidden and dependency directories. A path that does not
+    exist is a UsageError; no app at all is an AiappError, so a CI job pointed at the wrong directory
+    fails instead of passing with nothing checked.
     """
     found: dict[Path, App] = {}
     for path in paths or [Path(".")]:
@@ -79,9 +80,7 @@ def _app_dirs(root: Path) -> Iterable[Path]:
         return
     for directory, subdirs, files in os.walk(root):
         if ANSWERS_FILE in files:
-            subdirs.clear()
             yield Path(directory)
-            continue
         subdirs[:] = sorted(name for name in subdirs if name not in SKIPPED_DIRS and not name.startswith("."))
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.errors import AiappError
 from generator.fleet.apps import (
+    ANSWERS_FILE,
     App,
     conflict_files,
     find_apps,
@@ -372,12 +373,14 @@ def _profile_data(
     changes. A repository without a profile, or a target version without the question, changes none:
     each app keeps the facts it recorded (as with plain `copier update`)."""
     from generator.cluster.facts import profile_for_directory
-    from generator.cluster.profile import DEFAULTS_QUESTION, differences
+    from generator.cluster.profile import DEFAULTS_QUESTION, differences, validate
 
     data: dict[str, object] = dict(options.data)
     profile = profile_for_directory(app.path)
     config = repo.config(target.commit)
     if profile.file is None or config is None or PROFILE_QUESTION not in config:
+        if app.cluster is not None:  # re-rendered by Copier: a hand-edited fact must pass the schema too
+            validate(app.cluster, f"{app.path / ANSWERS_FILE} (its recorded `cluster:`)")
         return data, ()
     spec = config.get(DEFAULTS_QUESTION)
     known = spec.get("default") if isinstance(spec, dict) else None
@@ -512,6 +515,8 @@ def _update(
             return _interrupted(app, rolled_back)
         return _failed(app, reason if rolled_back else f"{reason}; restoring the app failed too", hint)
     new = load_app(app.path).commit or plan.target.describe
+    with contextlib.suppress(GitError, OSError):  # then a later app may bring the files back: reported
+        _stage_removals(app.path, top)
     conflicts = conflict_files(app.path)
     if conflicts:
         with contextlib.suppress(GitError):  # then a later app may fail at `git write-tree`, reported
@@ -628,6 +633,20 @@ def _explain(error: Exception) -> tuple[str, str]:
             "the value is typed like the question)",
         )
     return text, ""
+
+
+def _stage_removals(app_dir: Path, top: Path) -> None:
+    """Stage the deletion of the files the update removed from this app (renamed or dropped templates).
+
+    Copier diffs the whole index (`git write-tree`) against its render of the next app (copier/_main.py,
+    `_apply_update`, `diff-tree HEAD <write-tree>`, applied at the repository top with `git apply`): a
+    file this app lost but the index still holds would come back as a "new file" patch. The app was
+    clean before its update, so every deletion in it is the update's.
+    """
+    out = git("ls-files", "--deleted", "-z", "--", str(app_dir), cwd=top)
+    removed = [name for name in out.split("\0") if name]
+    if removed:
+        git("rm", "--cached", "--quiet", "--", *removed, cwd=top)
 
 
 def _rollback(app_dir: Path) -> bool:

@@ -97,11 +97,23 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _documents(path: Path) -> list[Any]:
+    """The YAML documents of a file, read by the bounded reader; [] for anything it refuses (a FIFO, a
+    device, a file over MAX_FILE_BYTES, an alias bomb, absurd nesting, invalid YAML)."""
+    import yaml
+
+    from generator.reader.files import read_bytes
+    from generator.reader.yamldoc import parse_documents
+
+    try:
+        return parse_documents(read_bytes(path, MAX_FILE_BYTES).decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        return []
+
+
 def manifests(repo: Path) -> Iterator[Manifest]:
     """Every Kubernetes object in the YAML files under `repo` (unreadable files are skipped), in the
     namespace its kustomization, Flux Kustomization (`targetNamespace`) or Argo CD Application gives it."""
-    import yaml
-
     from generator.cluster import gitops
 
     read: list[tuple[Path, str | None, list[Any]]] = []
@@ -111,15 +123,9 @@ def manifests(repo: Path) -> Iterator[Manifest]:
         namespace = _kustomize_namespace(folder, repo)
         for name in sorted(files):
             path = folder / name
-            if path.suffix not in (".yaml", ".yml") or name.startswith(".") or not path.is_file():
+            if path.suffix not in (".yaml", ".yml") or name.startswith("."):
                 continue
-            try:
-                if path.stat().st_size > MAX_FILE_BYTES:
-                    continue
-                docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
-                continue
-            read.append((path, namespace, docs))
+            read.append((path, namespace, _documents(path)))
     documents = {str(path): docs for path, _, docs in read}
     targets = gitops.find_targets(documents, documents.get)
     for path, namespace, docs in read:
@@ -133,16 +139,12 @@ def manifests(repo: Path) -> Iterator[Manifest]:
 
 def _kustomize_namespace(folder: Path, repo: Path) -> str | None:
     """The `namespace:` of the nearest kustomization at or above `folder` (inside the repository)."""
-    import yaml
-
     for directory in [folder, *folder.parents]:
         for name in ("kustomization.yaml", "kustomization.yml"):
             path = directory / name
-            if path.is_file():
-                try:
-                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                    data = None
+            if os.path.lexists(path):
+                documents = _documents(path)
+                data = documents[0] if len(documents) == 1 else None
                 if isinstance(data, dict) and data.get("namespace"):
                     return str(data["namespace"])
         if directory == repo:

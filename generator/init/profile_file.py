@@ -160,14 +160,12 @@ def _prompter(options: InitOptions) -> Prompter:
 
 
 def _existing(target: Path) -> Any:
-    import yaml
+    """The `.aiapp.yml` already there, read by the one bounded reader (None when there is none)."""
+    from generator.reader.yamldoc import load_mapping
 
-    if not target.exists():
+    if not os.path.lexists(target):
         return None
-    try:
-        return yaml.safe_load(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise UsageError(f"{target} cannot be read: {' '.join(str(error).split())}") from None
+    return load_mapping(target, "the settings file") or None
 
 
 def _detected(repo: Path) -> dict[str, Any]:

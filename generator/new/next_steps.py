@@ -7,41 +7,54 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.template.questions import Question, is_asked
+from generator.template.questions import Question
 
 
 @dataclass(frozen=True)
 class Item:
-    """A Bitwarden item the app's ExternalSecret reads."""
+    """A secret-store item the app's ExternalSecret reads (one `remoteRef.key`)."""
 
     name: str
+    env: str
     purpose: str
 
 
-def bitwarden_items(questions: Sequence[Question], context: Mapping[str, Any]) -> list[Item]:
-    """The Bitwarden items to create, from the answers (the same conditions as the ExternalSecret)."""
-    by_name = {question.name: question for question in questions}
-    items: list[Item] = []
+def secret_items(context: Mapping[str, Any]) -> list[Item]:
+    """The items to create: copier.yml's `secret_refs`, the list the ExternalSecret itself is made of."""
+    refs = context.get("secret_refs")
+    if not isinstance(refs, list):
+        return []
+    return [Item(str(ref["item"]), str(ref["env"]), str(ref["purpose"])) for ref in refs]
 
-    def asked(name: str) -> bool:
-        return name in by_name and is_asked(by_name[name], context)
 
-    if asked("litellm_key_item") and context.get("litellm_key_item"):
-        items.append(Item(context["litellm_key_item"], "the app's LiteLLM virtual key (LITELLM_API_KEY)"))
-    if context.get("vector_db") == "qdrant" and context.get("qdrant_api_key_item"):
-        items.append(Item(context["qdrant_api_key_item"], "the shared Qdrant's API key (QDRANT_API_KEY)"))
-    if asked("model_hf_token_item") and context.get("model_hf_token_item"):
-        items.append(Item(context["model_hf_token_item"], "a Hugging Face read token (HF_TOKEN)"))
-    providers = context.get("providers") or {}
-    for provider in context.get("direct_providers") or []:
-        info = providers.get(provider, {})
-        items.append(
-            Item(
-                str(info.get("item", provider)),
-                f"the {provider} API key ({info.get('env', '?')}), for the direct-access exception",
-            )
-        )
-    return items
+def _store(context: Mapping[str, Any]) -> str:
+    """The profile's store, in its own words (kind and name), never a product it may not be."""
+    kind = context.get("secret_store_kind") or "ClusterSecretStore"
+    return f"the {kind} {context.get('secret_store', '')!s}".rstrip()
+
+
+def _litellm_side(context: Mapping[str, Any]) -> list[str]:
+    """A model server is used through LiteLLM: its entry, its key and its egress are set on LiteLLM's side."""
+    if not context.get("serves_api"):
+        return []
+    key = next((item.name for item in secret_items(context) if item.env == "VLLM_API_KEY"), "?")
+    return [
+        f"LiteLLM ({context.get('litellm_namespace')}): add the model_list entry of AGENTS.md (section "
+        f'"LiteLLM"), give LiteLLM the environment variable {context.get("litellm_api_key_env")} with the '
+        f"value of the item {key!r}, and add that section's egress rule to LiteLLM's CiliumNetworkPolicy.",
+    ]
+
+
+def _model_files(context: Mapping[str, Any]) -> list[str]:
+    """A model PVC that nothing fills: say how the model gets there."""
+    if not context.get("serves_model") or context.get("model_predownload"):
+        return []
+    app = context.get("app_name")
+    return [
+        f"Put the model files on the PVC {app}-models (mounted at /models; the app reads MODEL_DIR) before "
+        "the app starts: the app has no route to the model hub. Or answer model_predownload=true with "
+        "`aiapp update` / `copier update`, and an init container downloads them.",
+    ]
 
 
 def next_steps(
@@ -53,39 +66,55 @@ def next_steps(
     """What the engineer does after the files are written."""
     from generator.new.register import entry_for, find, listed_in
 
+    del questions  # the steps follow the computed answers (copier.yml), not the questions
     parent = dest.resolve().parent
     kustomization = find(parent)
-    lines = ["Next steps:"]
+    steps: list[list[str]] = []
     if registered:
-        lines.append(f"  1. {registered}")
+        steps.append([registered])
     elif listed_in(dest):
-        lines.append(f"  1. {kustomization} already lists {dest.resolve().name}: nothing to add.")
+        steps.append([f"{kustomization} already lists {dest.resolve().name}: nothing to add."])
     elif kustomization:
         entry = entry_for(kustomization.read_text(encoding="utf-8"), dest.resolve().name)
-        lines.append(
-            f"  1. Add `- {entry}` to the resources of {kustomization} "
-            "(`aiapp new --register` does it when creating)."
+        steps.append(
+            [
+                f"Add `- {entry}` to the resources of {kustomization} "
+                "(`aiapp new --register` does it when creating)."
+            ]
         )
     else:
-        lines.append(
-            f"  1. Add {dest.resolve().name} to the kustomization that deploys it "
-            f"(there is none in {parent})."
+        steps.append(
+            [f"Add {dest.resolve().name} to the kustomization that deploys it (there is none in {parent})."]
         )
-    items = bitwarden_items(questions, context)
+    items = secret_items(context)
     if items:
-        store = context.get("secret_store", "")
-        kind = context.get("secret_store_kind", "ClusterSecretStore")
-        lines.append(f"  2. Create these Bitwarden items (read through the {kind} {store}):")
-        lines += [f"       - {item.name!r}: {item.purpose}" for item in items]
-    else:
-        lines.append("  2. No Bitwarden items to create: the app needs no secrets.")
-    lines.append(f"  3. Validate: kubectl kustomize {dest}   and   aiapp check {dest}")
-    shared = shared_services_outside(context)
-    if shared:
-        lines.append(
-            f"  4. The app runs outside the namespace of {' and '.join(shared)}: add the ingress rule of "
-            f'AGENTS.md (section "On the shared services\' side") to their CiliumNetworkPolicies.'
+        steps.append(
+            [
+                f"Create these items in the secret store that {_store(context)} reads (the ExternalSecret's "
+                "remoteRef keys):"
+            ]
+            + [f"     - {item.name!r}: {item.purpose} ({item.env})" for item in items]
         )
+    else:
+        steps.append(["No secret-store items to create: the app reads no secrets."])
+    for step in (_model_files(context), _litellm_side(context)):
+        if step:
+            steps.append(step)
+    steps.append([f"Validate: kubectl kustomize {dest}   and   aiapp check {dest}"])
+    shared = shared_services_outside(context)
+    engine = context.get("policy_engine", "cilium")
+    if shared and engine != "none":  # without a policy engine nothing isolates the shared services
+        policies = "CiliumNetworkPolicies" if engine == "cilium" else "NetworkPolicies"
+        steps.append(
+            [
+                f"The app runs outside the namespace of {' and '.join(shared)}: add the ingress rule of "
+                f"AGENTS.md (section \"On the shared services' side\") to their {policies}."
+            ]
+        )
+    lines = ["Next steps:"]
+    for number, (first, *rest) in enumerate(steps, start=1):
+        lines.append(f"  {number}. {first}")
+        lines += [f"  {line}" for line in rest]
     return lines
 
 

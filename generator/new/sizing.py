@@ -59,6 +59,23 @@ class Alternative:
 
 
 ENGINE = "serving_engine"
+SPEC = "model_spec"
+EMBED = "model_embed_params_b"
+# Precisions that are another checkpoint (AWQ, GPTQ, W8A8), not a flag: the weights are downloaded as such.
+QUANTISED = ("int8", "int4")
+
+
+def checkpoint(context: Mapping[str, Any], precision: Any) -> str:
+    """Where weights at `precision` come from: a lower precision is a quantised checkpoint, the catalogue's
+    (includes/models.yml `quantized`) or one the engineer names with the download (model_hf_repo)."""
+    if precision not in QUANTISED:
+        return ""
+    spec = context.get(SPEC)
+    quantized = spec.get("quantized") if isinstance(spec, Mapping) else None
+    repo = quantized.get(precision) if isinstance(quantized, Mapping) else None
+    if repo:
+        return f" (the quantised checkpoint {repo})"
+    return f" (a quantised {precision} checkpoint, AWQ or GPTQ: name its repository with the download)"
 BUDGET = "gpu_kv_budget_gib"
 CONTEXT_FIT = "model_context_fit"
 MIN_CONTEXT = "model_min_context"
@@ -160,7 +177,10 @@ def alternatives(questions: Sequence[Question], context: Mapping[str, Any]) -> l
     if best is not None:
         need, precision, trial = best
         found.append(
-            Alternative({PRECISION: precision}, f"Use {precision}: about {show(need)} GiB on {_total(trial)}")
+            Alternative(
+                {PRECISION: precision},
+                f"Use {precision}{checkpoint(context, precision)}: about {show(need)} GiB on {_total(trial)}",
+            )
         )
 
     counts = _counts(qs, context)
@@ -191,7 +211,8 @@ def alternatives(questions: Sequence[Question], context: Mapping[str, Any]) -> l
                 found.append(
                     Alternative(
                         {PRECISION: precision, COUNT: count},
-                        f"Use {precision} on {count} GPUs: about {show(need)} GiB on {_total(trial)}"
+                        f"Use {precision}{checkpoint(context, precision)} on {count} GPUs: about "
+                        f"{show(need)} GiB on {_total(trial)}"
                         f"{_more_gpus(count)}",
                     )
                 )
@@ -233,11 +254,17 @@ def report(questions: Sequence[Question], context: Mapping[str, Any]) -> list[st
     weights, need = full[WEIGHTS], full[NEED]
     # An older template version may have no separate overhead value.
     overhead = f"{round(full[OVERHEAD] * 100)}%" if OVERHEAD in full else "an overhead"
-    lines = [
-        "Sizing (see docs/sizing.md)",
-        f"  weights        {show(full[PARAMS])}B parameters x {show(full[BYTES])} bytes "
-        f"({full[PRECISION]}) = {show(weights)} GiB",
-    ]
+    if full.get(EMBED):  # a quantised checkpoint: 16-bit embeddings and output layer, group scales
+        size = (
+            f"{show(full[PARAMS])}B parameters at {full[PRECISION]} ({show(full[BYTES])} bytes + group "
+            f"scales; {show(full[EMBED])}B embedding/output parameters at 16 bits) = {show(weights)} GiB"
+        )
+    else:
+        size = (
+            f"{show(full[PARAMS])}B parameters x {show(full[BYTES])} bytes ({full[PRECISION]}) = "
+            f"{show(weights)} GiB"
+        )
+    lines = ["Sizing (see docs/sizing.md)", f"  weights        {size}"]
     if full.get(GPU):
         problem = fit_problem(questions, full[FIT], full)
         verdict = "does NOT fit" if problem else "fits"

@@ -150,6 +150,25 @@ def plan(stage: Staged, dest: Path, config: Mapping[str, Any] | None = None) -> 
     return lines
 
 
+def check_entry_types(stage: Staged, dest: Path) -> None:
+    """With --force: refuse, before anything is written, a DEST entry of the wrong type where a rendered
+    file goes (a directory named deployment.yaml, a file named local/): the rename would fail half-way."""
+    for relative in stage.files:
+        target = dest / relative
+        for parent in reversed(target.relative_to(dest).parents[:-1]):
+            entry = dest / parent
+            if entry.exists() and not entry.is_dir():
+                raise UsageError(
+                    f"{entry} is a file, but the template writes {relative} inside it (nothing was written)",
+                    hint="move it away, or choose a new destination",
+                )
+        if target.is_dir() and not target.is_symlink():
+            raise UsageError(
+                f"{target} is a directory, but the template writes a file there (nothing was written)",
+                hint="move it away, or choose a new destination",
+            )
+
+
 def install(stage: Staged, dest: Path, config: Mapping[str, Any] | None = None) -> list[str]:
     """Move the rendered files into `dest`; the files kept because the engineer owns them."""
     if not dest.exists() or (dest.is_dir() and not any(dest.iterdir())):
@@ -159,6 +178,7 @@ def install(stage: Staged, dest: Path, config: Mapping[str, Any] | None = None) 
         shutil.move(str(stage.root), str(dest))
         return []
     check_destination(dest, force=True)  # again, just before writing: no link appeared meanwhile
+    check_entry_types(stage, dest)
     kept = []
     owned = skip_if_exists(config)
     for relative in stage.files:

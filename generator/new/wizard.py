@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from generator.errors import Interrupted, UsageError
 from generator.new import sizing
 from generator.new.next_steps import next_steps
-from generator.new.staging import check_destination, install, plan, staged
+from generator.new.staging import check_destination, check_entry_types, install, plan, staged
 from generator.runtime.interrupts import held
 from generator.template.answers import Given, Resolution, gather, resolve_given, show_as
 from generator.template.questions import PROFILE_QUESTION, Question, parse_questions
@@ -207,6 +207,8 @@ def run_new(options: NewOptions) -> int:
             for warning in stage.warnings:
                 err(f"copier: {warning}")
             files = stage.files
+            if dest.is_dir():
+                check_entry_types(stage, dest)
             if options.dry_run:
                 out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
                 for line in plan(stage, dest, version.config):

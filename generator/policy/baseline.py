@@ -62,13 +62,9 @@ def write(report: Report, path: Path) -> int:
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(
-            f"--baseline {path} cannot be read: {getattr(error, 'strerror', None) or error}",
-            hint="write one with `aiapp check --write-baseline FILE PATH...`",
-        ) from None
+    from generator.reader.jsondoc import load_json
+
+    data = load_json(path, "--baseline", hint="write one with `aiapp check --write-baseline FILE PATH...`")
     entries = data.get("findings") if isinstance(data, dict) and data.get(FORMAT_KEY) == VERSION else None
     if not isinstance(entries, list) or not all(
         isinstance(entry, dict) and isinstance(entry.get("rule"), str) for entry in entries

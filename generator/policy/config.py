@@ -10,9 +10,11 @@
       rules:                 # by id or slug, each with a reason (printed by --verbose)
         AIA705: {severity: warning, reason: batch jobs get limits from the namespace quota}
         AIA707: {disabled: true, reason: images are pinned by Renovate digests instead}
-      limits:
+      limits:               # only lower than the defaults; `--limit NAME=N` raises them
         max_file_bytes: 4194304
         max_alias_nodes: 10000
+        build_seconds: 60
+        build_memory_mb: 1024
 
 Like ruff's and kube-linter's configuration, every exception says why; a reason must say something.
 Network policies are collected from every file read, whatever the scope: a policy may live far from the
@@ -22,11 +24,12 @@ workloads it selects.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError
+from generator.policy import kustomize
 from generator.policy.model import Severity
 from generator.policy.registry import get
 from generator.policy.suppress import meaningful
@@ -54,10 +57,36 @@ class RuleSetting:
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what one input may cost: bytes read per file, nodes added by YAML aliases."""
+    """Bounds on what one input may cost: bytes read per file, nodes added by YAML aliases, and the
+    seconds and memory of one kustomize build.
+
+    The defaults are ceilings for a checked repository: its `check.limits` may only lower them (the
+    content under check must not lift the protection against itself); `--limit NAME=N` on the command
+    line, chosen by whoever runs the check, may raise them.
+    """
 
     max_file_bytes: int = MAX_FILE_BYTES
     max_alias_nodes: int = MAX_ALIAS_NODES
+    build_seconds: int = kustomize.BUILD_SECONDS
+    build_memory_mb: int = kustomize.BUILD_MEMORY_MB
+
+
+LIMIT_NAMES = tuple(Limits.__dataclass_fields__)
+
+
+def command_line_limits(config: Config, items: list[str]) -> Config:
+    """The configuration with `--limit NAME=N` options applied (any positive whole number)."""
+    values: dict[str, int] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or name not in LIMIT_NAMES:
+            known = ", ".join(LIMIT_NAMES)
+            raise UsageError(f"--limit expects NAME=N with NAME one of {known}, got {item[:80]!r}")
+        if not raw.strip().isdigit() or int(raw) <= 0:
+            raise UsageError(f"--limit {name}: {raw.strip()[:20]!r} is not a positive whole number")
+        values[name] = int(raw)
+    return replace(config, limits=replace(config.limits, **values)) if values else config
 
 
 @dataclass(frozen=True)
@@ -98,7 +127,10 @@ class Config:
             what = "disabled" if setting.disabled else f"severity {setting.severity}"
             lines.append(f"{setting.rule_id} {what}: {setting.reason}")
         limits = self.limits
-        lines.append(f"limits: {limits.max_file_bytes} bytes per file, {limits.max_alias_nodes} alias nodes")
+        lines.append(
+            f"limits: {limits.max_file_bytes} bytes per file, {limits.max_alias_nodes} alias nodes, "
+            f"{limits.build_seconds} s and {limits.build_memory_mb} MB per build"
+        )
         return lines
 
 
@@ -117,36 +149,28 @@ def common_parent(paths: list[str] | tuple[str, ...]) -> Path:
 
 def find(start: Path) -> Path | None:
     """The nearest `.aiapp.yml` with a `check:` key at or above `start`."""
-    import yaml
+    from generator.template.source import read_settings
 
     start = start.absolute()
     for directory in [start, *start.parents]:
         path = directory / SETTINGS_FILE
-        if not path.is_file():
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise UsageError(f"{path} cannot be read: {' '.join(str(error).split())}") from None
-        if isinstance(data, dict) and KEY in data:
+        data = read_settings(path)
+        if data is not None and KEY in data:
             return path
     return None
 
 
 def load(path: Path | None) -> Config:
-    """The configuration in a `.aiapp.yml` (the defaults for None); a malformed one is a usage error."""
+    """The configuration in a `.aiapp.yml` (the defaults for None); a malformed one is a usage error.
+
+    The file is read by the one bounded reader (generator/reader/yamldoc.py), like every settings file.
+    """
     if path is None:
         return Config()
-    import yaml
+    from generator.template.source import read_settings
 
-    from generator.template.source import warn_unknown_keys
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise UsageError(f"{path} cannot be read: {' '.join(str(error).split())}") from None
-    warn_unknown_keys(path, data)
-    section = data.get(KEY) if isinstance(data, dict) else None
+    data = read_settings(path) or {}
+    section = data.get(KEY)
     return _parse(section if section is not None else {}, path)
 
 
@@ -230,11 +254,19 @@ def _parse(section: Any, path: Path) -> Config:
             Severity(severity) if severity is not None else None,
         )
     limits = read.mapping(section.get("limits"), "limits")
-    read.known(limits, ("max_file_bytes", "max_alias_nodes"), "limits")
+    read.known(limits, LIMIT_NAMES, "limits")
     numbers = {}
+    ceilings = Limits()
     for name, value in limits.items():
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise read.fail(f"limits.{name}", "must be a positive whole number")
+        ceiling = getattr(ceilings, name)
+        if value > ceiling:
+            raise read.fail(
+                f"limits.{name}",
+                f"= {value:,} is above the default {ceiling:,}: a repository may only lower its limits "
+                f"(raise them where the check runs: `aiapp check --limit {name}={value}`)",
+            )
         numbers[name] = value
     return Config(
         file=str(path),

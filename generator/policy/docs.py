@@ -45,7 +45,7 @@ metadata:
 
 A suppression without a reason that says something (at least two words: not ".", "ok" or "todo") is
 not honoured and is reported (AIA006); an unknown or unsuppressible rule is a warning (AIA007). Input
-rules (AIA001-AIA009, AIA012) cannot be suppressed. A suppression covers only the object that carries
+rules (AIA001-AIA009, AIA012-AIA014) cannot be suppressed. A suppression covers only the object that carries
 it: for a workload, the Deployment (or StatefulSet, ...) itself, not its pod template. Suppressed
 findings are counted in the summary; `--show-suppressed` lists them with their reasons. A whole rule is
 disabled or re-graded for a repository in `.aiapp.yml` (see [ci.md](ci.md#configuration-aiappyml)).
@@ -108,7 +108,12 @@ Every YAML file under the paths is checked once:
 - Input is bounded: files over `check.limits.max_file_bytes` (default 4 MiB) and documents whose YAML
   aliases add more than `check.limits.max_alias_nodes` nodes (default 10,000) are not read (AIA001,
   AIA002); a symlink to anything but a regular file, a FIFO or a device is skipped with a finding
-  (AIA001), never read.
+  (AIA001), never read. A kustomization that would make kustomize read such a file, or that lists
+  itself, is not built (AIA005); a build runs with at most `check.limits.build_memory_mb` of memory
+  (default 1,024) for `check.limits.build_seconds` (default 60), and a crash keeps its first lines, not
+  its stack traces.
+- `aiapp check` never uses the network: a kustomization with a remote resource or base, or a Helm
+  chart to pull from its repository, is not built (AIA013); its local parts are checked on their own.
 
 ## Rules at a glance
 

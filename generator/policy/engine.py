@@ -137,11 +137,13 @@ def _schema_path(data: Any, where: str) -> YamlPath:
 
 
 def _schema_findings(obj: K8sObject, options: Options) -> list[Finding]:
+    unevaluated: list[str] = []
     try:
-        messages = schema_validator(options).validate(obj.data)
+        checked = schema_validator(options).check(obj.data)
+        messages, unevaluated = checked.messages, checked.unevaluated
     except Exception as error:  # a broken schema must not stop the run
         messages = [f"(root): could not validate: {error}"]
-    found = []
+    found = [finding(rule("AIA014"), obj, Hit((), message)) for message in unevaluated]
     for message in messages:
         rule_id = "AIA011" if message.startswith("no schema") else "AIA010"
         where = message.split(": ", 1)[0] if rule_id == "AIA010" else "(root)"
@@ -295,6 +297,20 @@ def _graded(findings: set[Finding], options: Options) -> list[Finding]:
     return sorted(kept, key=Finding.sort_key)
 
 
+def _once_per_rule(findings: list[Finding]) -> list[Finding]:
+    """A CEL rule that cannot be evaluated (AIA014) is reported once per run, at the first object that
+    met it: each worker process reports the rules it met on its own."""
+    seen: set[str] = set()
+    kept = []
+    for item in findings:
+        if item.rule_id == "AIA014":
+            if item.message in seen:
+                continue
+            seen.add(item.message)
+        kept.append(item)
+    return kept
+
+
 def _check_paths(paths: Sequence[str], options: Options) -> Report:
     # The profile of each path's GitOps repository, read (and a bad one refused) before any work; the
     # rules across objects use the first one's (or the facts given in the options).
@@ -320,6 +336,6 @@ def _check_paths(paths: Sequence[str], options: Options) -> Report:
         report.files += result.files
         report.objects += result.objects
     findings |= _set_findings(summaries, options, facts, report)
-    report.findings = _graded(findings, options)
+    report.findings = _once_per_rule(_graded(findings, options))
     report.suppressed.sort(key=lambda pair: pair[0].sort_key())
     return report

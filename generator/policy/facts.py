@@ -128,5 +128,5 @@ def summarize(
         if isinstance(replicas := mapping(obj.data.get("spec")).get("replicas"), int)
         else None,
         llm=_llm(pod, cluster),
-        model_server=is_model_server(obj),
+        model_server=is_model_server(obj, cluster),
     )

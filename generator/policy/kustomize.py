@@ -7,6 +7,7 @@ import re
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -19,13 +20,36 @@ from generator.policy.model import Origin
 from generator.policy.yamlio import parse_documents
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-BUILD_TIMEOUT_SECONDS = 300
+# Defaults of check.limits.build_seconds / build_memory_mb (generator/policy/config.py): a real build
+# takes well under a second and a few tens of MB; a hostile one (an alias bomb kustomize expands, a
+# kustomization that lists itself) takes gigabytes or minutes.
+BUILD_SECONDS = 60
+BUILD_MEMORY_MB = 1024
 _KUBECTL_ERROR = re.compile(r'err="(?P<message>(?:[^"\\]|\\.)*)"')
 # klog writes a multi-line value as `err=<` then the lines indented by a tab, then ` >`.
 _KUBECTL_BLOCK = re.compile(r"err=<\n(?P<message>.*?)\n\s*>\s*$", re.DOTALL | re.MULTILINE)
+# Where a Go program's crash report turns into stack traces (`runtime stack:`, `goroutine 1 [running]:`):
+# nothing a person reads past that point; and the runtime's register lines (`runtime: sp=...`) before it.
+_GO_TRACE = re.compile(r"^(?:runtime stack:|goroutine \d+ .*\[.*\]:)")
+_GO_REGISTERS = re.compile(r"^runtime: (?:sp|g|pc|lr|fp)[ =:]")
 # A build error is kept whole (a `helmCharts:` error spans the chart's config), up to this much.
 ERROR_LINES = 20
 ERROR_CHARS = 2000
+# What kustomize fetches instead of reading a local file: git clones (kustomize's repospec.go,
+# parseHostSpec: `git::`, `gh:`, `ssh://`, `https://`, `http://`, `git@`, `github.com:`/`github.com/`,
+# Azure's `_git/`, and `file://` clones), and files over HTTP(S) (its loader's IsRemoteFile). See
+# kubernetes-sigs/kustomize examples/remoteBuild.md.
+_REMOTE_PREFIXES = (
+    *("git::", "gh:", "ssh://", "https://", "http://", "git@", "github.com:", "github.com/", "file://"),
+)
+
+
+def remote(entry: object) -> bool:
+    """Whether kustomize would fetch this entry over the network (or clone it) instead of reading a file."""
+    if not isinstance(entry, str):
+        return False
+    text = entry.strip().lower()
+    return text.startswith(_REMOTE_PREFIXES) or "://" in text or "_git/" in text
 
 
 def kustomization_file(directory: Path) -> Path | None:
@@ -33,6 +57,18 @@ def kustomization_file(directory: Path) -> Path | None:
     for name in KUSTOMIZATION_FILES:
         candidate = directory / name
         if candidate.is_file():
+            return candidate
+    return None
+
+
+def irregular_kustomization_file(directory: Path) -> Path | None:
+    """A kustomization file name that is there but no regular file (a FIFO, a device, a dangling or
+    device symlink): kustomize would block on it or read forever, so the directory is not built."""
+    if kustomization_file(directory) is not None:
+        return None
+    for name in KUSTOMIZATION_FILES:
+        candidate = directory / name
+        if os.path.lexists(candidate):
             return candidate
     return None
 
@@ -70,32 +106,86 @@ def command(directory: Path, enable_helm: bool = False) -> list[str] | None:
     return [*found, *(["--enable-helm"] if enable_helm else []), str(directory)]
 
 
-def build(directory: Path, enable_helm: bool = False) -> BuildResult:
-    """Run the build; never raises for a failing build or a missing tool."""
+def _bounded(memory_mb: int) -> Callable[[], None]:
+    """The child's limits, set between fork and exec: its heap (RLIMIT_DATA, which counts a Go program's
+    anonymous memory, unlike RLIMIT_AS, which the Go runtime's address-space reservation alone exceeds)
+    and no core dump. helm, run by kustomize, inherits them."""
+
+    def limit() -> None:
+        import resource
+
+        size = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (size, size))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return limit
+
+
+def build(
+    directory: Path,
+    enable_helm: bool = False,
+    seconds: float = BUILD_SECONDS,
+    memory_mb: int = BUILD_MEMORY_MB,
+) -> BuildResult:
+    """Run the build, bounded in time and memory; never raises for a failing build or a missing tool.
+
+    The build runs in a session of its own, so that a timeout kills helm with it.
+    """
     line = command(directory, enable_helm)
     if line is None:
         return BuildResult("", "neither `kustomize` nor `kubectl` is on PATH")
+    name = " ".join(line[:-1])
     try:
-        result = subprocess.run(
+        process = subprocess.Popen(
             line,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
             text=True,
-            timeout=BUILD_TIMEOUT_SECONDS,
-            check=False,
             env={**os.environ, "KUBECTL_COMMAND_HEADERS": "false"},
+            preexec_fn=_bounded(memory_mb),
+            start_new_session=True,
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return BuildResult("", f"`{' '.join(line[:-1])}` could not run: {error}")
-    if result.returncode != 0:
-        message = error_text(result.stderr) or f"exit code {result.returncode}"
+    except (OSError, subprocess.SubprocessError) as error:
+        return BuildResult("", f"`{name}` could not run: {error}")
+    try:
+        stdout, stderr = process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        _kill_session(process)
+        return BuildResult(
+            "", f"`{name}` did not finish within {seconds:g} s (check.limits.build_seconds): stopped"
+        )
+    if process.returncode != 0:
+        message = error_text(stderr) or f"exit code {process.returncode}"
+        if _out_of_memory(stderr, process.returncode):
+            message = (
+                f"`{name}` ran out of the {memory_mb:,} MB it may use (check.limits.build_memory_mb): "
+                f"stopped ({message.splitlines()[0]})"
+            )
         return BuildResult("", message.replace(f"{directory}/", "").replace(str(directory), "."))
-    return BuildResult(result.stdout, None)
+    return BuildResult(stdout, None)
+
+
+def _kill_session(process: subprocess.Popen[str]) -> None:
+    """Kill the build and everything it started (helm), then reap it."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        process.kill()
+    process.communicate()
+
+
+def _out_of_memory(stderr: str, returncode: int) -> bool:
+    return "cannot allocate memory" in stderr or "out of memory" in stderr or returncode == -9
 
 
 def error_text(stderr: str) -> str:
     """kustomize's error, whole: kubectl wraps it in a klog line (err="..." with escapes), kustomize
-    prints `Error: ...`, and both may span lines (a `helmCharts:` entry is quoted in full). Blank lines
-    are dropped and a long error is cut after ERROR_LINES lines or ERROR_CHARS characters."""
+    prints `Error: ...`, and both may span lines (a `helmCharts:` entry is quoted in full). A Go crash
+    keeps its first lines (`fatal error: stack overflow`), not its stack traces. Blank lines are dropped
+    and a long error is cut after ERROR_LINES lines or ERROR_CHARS characters."""
     block = _KUBECTL_BLOCK.search(stderr)
     match = _KUBECTL_ERROR.search(stderr)
     if block:
@@ -103,7 +193,7 @@ def error_text(stderr: str) -> str:
     elif match:
         text = match.group("message").replace("\\n", "\n").replace('\\"', '"').replace("\\t", "\t")
     else:
-        text = stderr.strip()
+        text = _without_go_traces(stderr).strip()
         if text.startswith("error: ") or "\nError: " in "\n" + text:
             text = text[text.find("rror: ") + len("rror: ") :]
     lines = [line.rstrip() for line in text.splitlines() if line.strip()]
@@ -119,8 +209,19 @@ def error_text(stderr: str) -> str:
     return "\n".join(kept)
 
 
+def _without_go_traces(stderr: str) -> str:
+    """The lines of a Go crash report before its first stack trace or register dump."""
+    kept: list[str] = []
+    for line in stderr.splitlines():
+        if _GO_TRACE.match(line):
+            break
+        if not _GO_REGISTERS.match(line):
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def _local(entry: Any) -> bool:
-    return isinstance(entry, str) and "://" not in entry and not entry.startswith(("git@", "github.com/"))
+    return isinstance(entry, str) and not remote(entry)
 
 
 # Kustomization fields that change the built objects: a built value that differs from its source line was
@@ -164,6 +265,14 @@ class Tree:
     irregular: list[str] = field(default_factory=list)
     # Kustomization files with `helmCharts:` (rendered only with `--enable-helm` and helm installed).
     helm: list[str] = field(default_factory=list)
+    # Entries kustomize would fetch over the network (remote bases and files, charts to pull): the build
+    # is not run, `aiapp check` never uses the network.
+    remote: list[str] = field(default_factory=list)
+    # Helm charts kustomize would pull from their repository (with helm installed; without helm, AIA012).
+    pulls: list[str] = field(default_factory=list)
+    # `kustomization file: entry` of each entry that lists a kustomization being read (itself, or one
+    # that lists it): kustomize recurses until its stack overflows.
+    cycles: list[str] = field(default_factory=list)
 
     @property
     def modifiers(self) -> list[str]:
@@ -194,7 +303,7 @@ def _read_kustomization(kfile: str, mtime: int, size: int) -> dict[str, Any] | N
 def tree(directory: str | Path) -> Tree:
     """The files a kustomization directory includes, recursively (remote bases are not followed)."""
     found = Tree(os.path.realpath(directory))
-    _collect(found.root, found, True, set())
+    _collect(found.root, found, True, set(), ())
     return found
 
 
@@ -226,12 +335,16 @@ def _kind(path: str) -> int:
         return 0
 
 
-def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None:
+def _collect(directory: str, found: Tree, objects: bool, seen: set[str], stack: tuple[str, ...]) -> None:
     if directory in seen:
         return
     seen.add(directory)
+    stack = (*stack, directory)
     kpath = kustomization_file(Path(directory))
     if kpath is None:
+        odd = irregular_kustomization_file(Path(directory))
+        if odd is not None:
+            found.irregular.append(str(odd))
         return
     kfile = os.path.join(directory, kpath.name)
     data = read_kustomization(kfile)
@@ -243,9 +356,19 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None
     found.kustomizations.append((kfile, data))
 
     def local(entry: Any) -> str | None:
-        if not _local(entry) or "\n" in entry:
+        if remote(entry):
+            found.remote.append(str(entry).strip())
+            return None
+        if not isinstance(entry, str) or "\n" in entry:
             return None
         return os.path.normpath(os.path.join(directory, entry))
+
+    def descend(entry: Any, target: str, objects: bool) -> None:
+        real = os.path.realpath(target)
+        if real in stack:
+            found.cycles.append(f"{kfile}: {entry}")
+            return
+        _collect(real, found, objects, seen, stack)
 
     def read(entry: Any, patch: bool = False) -> None:
         target = local(entry)
@@ -263,7 +386,7 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None
             if kind not in (stat.S_IFDIR, stat.S_IFREG):
                 found.irregular.append(target)
             if kind == stat.S_IFDIR:
-                _collect(os.path.realpath(target), found, objects, seen)
+                descend(entry, target, objects)
             elif kind == stat.S_IFREG:
                 found.consumed.add(target)
                 if objects:
@@ -277,7 +400,7 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None
         for entry in sequence(data.get(name)):
             target = local(entry)
             if target is not None and _kind(target) == stat.S_IFDIR:
-                _collect(os.path.realpath(target), found, False, seen)
+                descend(entry, target, False)
             else:
                 read(entry, patch=name == "transformers")
     for name, _ in GENERATORS:
@@ -299,6 +422,23 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str]) -> None
             found.chart_homes.add(home)
         for chart in sequence(data.get("helmCharts")):
             read(mapping(chart).get("valuesFile"))
+            pulled = _pulled_chart(mapping(chart), home)
+            if pulled is not None:
+                found.pulls.append(pulled)
+
+
+def _pulled_chart(chart: dict[str, Any], home: str | None) -> str | None:
+    """The repository a `helmCharts:` entry would be pulled from: kustomize runs `helm pull --repo`
+    when the chart is not in the chart home as `NAME/` (its HelmChartInflationGenerator,
+    chartExistsLocally), or as `NAME-VERSION/NAME/` (newer releases)."""
+    repo, name = chart.get("repo"), chart.get("name")
+    if not isinstance(repo, str) or not repo.strip() or not isinstance(name, str):
+        return None
+    if home is not None:
+        candidates = [os.path.join(home, name), os.path.join(home, f"{name}-{chart.get('version')}", name)]
+        if any(_kind(path) == stat.S_IFDIR for path in candidates):
+            return None
+    return f"{repo.strip()} (helm chart {name})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from generator.policy.model import Build, Finding, K8sObject, Origin
 from generator.policy.paths import shown
 from generator.policy.registry import rule
 from generator.policy.yamlio import AliasLimitError, DuplicateKeyError, document_line, parse_documents
+from generator.reader.files import NotRegularError, TooLargeError, file_type, read_bytes
 
 YAML_SUFFIXES = (".yaml", ".yml")
 JSON_SUFFIX = ".json"
@@ -329,45 +330,18 @@ def conflict_findings(text: str, file: str) -> list[Finding]:
     return findings
 
 
-_FILE_TYPES = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFDIR: "a directory",
-}
-
-
 def _read_text(file: str, limits: Limits) -> tuple[str | None, Finding | None]:
-    """The text of a regular file of at most `limits.max_file_bytes`; anything else is a finding.
-
-    The file is opened without blocking (a FIFO would otherwise wait for a writer forever) and checked
-    on the open descriptor, so a symlink to /dev/zero or a device is never read.
-    """
+    """The text of a regular file of at most `limits.max_file_bytes` (the one bounded reader,
+    generator/reader/files.py: a FIFO, a device or a symlink to one is never read); anything else is a
+    finding."""
     try:
-        descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        raw = read_bytes(file, limits.max_file_bytes)
+    except NotRegularError as error:
+        return None, input_finding("AIA001", file, 1, f"{error.what}, not a manifest: skipped")
+    except TooLargeError as error:
+        return None, _too_large(file, error.size, limits)
     except OSError as error:
         return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            what = _FILE_TYPES.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            if os.path.islink(file):
-                what = f"a symlink to {os.readlink(file)}, {what}"
-            return None, input_finding("AIA001", file, 1, f"{what}, not a manifest: skipped")
-        if info.st_size > limits.max_file_bytes:
-            return None, _too_large(file, info.st_size, limits)
-        # One read for the whole file (plain os.read: no buffered file object per file).
-        chunks = [os.read(descriptor, info.st_size + 1)]
-        while chunks[-1] and sum(map(len, chunks)) <= limits.max_file_bytes:
-            chunks.append(os.read(descriptor, limits.max_file_bytes + 1))
-        raw = b"".join(chunks)
-    except OSError as error:
-        return None, input_finding("AIA001", file, 1, f"cannot read the file: {error.strerror or error}")
-    finally:
-        os.close(descriptor)
-    if len(raw) > limits.max_file_bytes:
-        return None, _too_large(file, len(raw), limits)
     if b"\0" in raw[:_BINARY_PROBE]:
         return None, input_finding("AIA001", file, 1, "binary file, not YAML")
     try:
@@ -495,15 +469,11 @@ def _load_file(file: str, namespace: str | None, limits: Limits) -> Loaded:
     return loaded
 
 
-def _source_index(found: kustomize.Tree, texts: dict[str, str], limits: Limits) -> kustomize.SourceIndex:
+def _source_index(found: kustomize.Tree, parsed: dict[str, list[Any]]) -> kustomize.SourceIndex:
     """The source objects of a kustomization by kind and name, and its generated objects."""
     index = kustomize.SourceIndex()
     for file in found.resources:
-        text = texts.get(file)
-        if text is None:
-            continue
-        docs, _ = _parse(text, file, limits)
-        for position, doc, _ in _object_documents(docs or [], file):
+        for position, doc, _ in _object_documents(parsed.get(file) or [], file):
             if doc is not None:
                 for item, origin in _expand(doc, Origin(file, position)):
                     name = mapping(item.get("metadata")).get("name")
@@ -513,19 +483,65 @@ def _source_index(found: kustomize.Tree, texts: dict[str, str], limits: Limits) 
     return index
 
 
-def _read_sources(found: kustomize.Tree, limits: Limits) -> tuple[dict[str, str], list[Finding]]:
+@dataclass
+class _Sources:
+    """What a build would read, read first by aiapp's own bounded reader.
+
+    `parsed` are the YAML documents of its manifests and patches; `markers` the
+    AIA002 findings of merge conflicts; `refusal` why the build must not run (a file too large or no
+    regular file, an alias bomb or absurd nesting, which kustomize would expand without limit).
+    """
+
+    parsed: dict[str, list[Any]] = field(default_factory=dict)
+    markers: list[Finding] = field(default_factory=list)
+    refusal: str | None = None
+
+
+def _read_sources(found: kustomize.Tree, limits: Limits) -> _Sources:
     """The text of every file the build reads, and AIA002 for each merge conflict left in one.
 
     Conflict markers are looked for first: kustomize would fail on them with a raw YAML error.
     """
-    texts: dict[str, str] = {}
-    findings: list[Finding] = []
+    sources = _Sources()
+    yaml_files = {*found.resources, *found.patch_files, *(kfile for kfile, _ in found.kustomizations)}
     for file in sorted(found.consumed):
+        unread = _unreadable(file, limits)
+        if unread is not None:
+            sources.refusal = sources.refusal or f"{shown(file)} {unread}"
+            continue
         text, problem = _read_text(file, limits)
-        if problem is None and text is not None:
-            texts[file] = text
-            findings.extend(conflict_findings(text, file))
-    return texts, findings
+        if problem is not None or text is None:
+            continue
+        sources.markers.extend(conflict_findings(text, file))
+        if file in yaml_files and not file.endswith(JSON_SUFFIX):
+            try:
+                sources.parsed[file] = parse_documents(text, limits.max_alias_nodes)
+            except AliasLimitError:
+                sources.refusal = sources.refusal or (
+                    f"{shown(file)}: its YAML aliases expand beyond the limit (check.limits.max_alias_nodes)"
+                )
+            except RecursionError:
+                sources.refusal = sources.refusal or f"{shown(file)}: nested too deeply"
+            except yaml.YAMLError:
+                pass  # kustomize reports it, with its own words
+    return sources
+
+
+def _unreadable(file: str, limits: Limits) -> str | None:
+    """Why kustomize must not read a file: no regular file (it would block or read forever), or larger
+    than the limit (it would hold all of it in memory)."""
+    try:
+        info = os.stat(file)
+    except OSError as error:
+        return f"cannot be read: {error.strerror or error}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"is {file_type(info.st_mode)}"
+    if info.st_size > limits.max_file_bytes:
+        return (
+            f"has {info.st_size:,} bytes, more than the {limits.max_file_bytes:,} the limit allows "
+            "(check.limits.max_file_bytes)"
+        )
+    return None
 
 
 def _build_context(found: kustomize.Tree, kfile: str) -> Build:
@@ -534,30 +550,51 @@ def _build_context(found: kustomize.Tree, kfile: str) -> Build:
     return Build(kfile, tuple(modifiers), tuple(patch_files))
 
 
-def _load_kustomization(directory: Path, limits: Limits) -> Loaded:
+def _load_kustomization(directory: Path, limits: Limits, visiting: frozenset[str] = frozenset()) -> Loaded:
     """Build a kustomization and map its objects to their sources; when it cannot be built, check its
-    parts on their own (see _load_parts), so that one broken app hides no other app's findings."""
+    parts on their own (see _load_parts), so that one broken app hides no other app's findings.
+
+    It is not built when kustomize would use the network, loop, block or expand without bound: a remote
+    resource or base, a kustomization that lists itself, a FIFO or device, an alias bomb.
+    """
     kfile = str(kustomize.kustomization_file(directory) or directory)
     loaded = Loaded(files=1)
     found = kustomize.tree(directory)
-    texts, markers = _read_sources(found, limits)
-    if markers:
-        loaded.findings.extend(markers)
+    visiting = visiting | {found.root}
+    sources = _read_sources(found, limits)
+    if sources.markers:
+        loaded.findings.extend(sources.markers)
         return loaded
+    fetched = [*found.remote, *(found.pulls if kustomize.helm() is not None else [])]
+    if fetched:
+        return _load_parts(directory, limits, _remote_message(fetched), visiting, "AIA013")
     if found.irregular:
         listed = ", ".join(shown(path) for path in found.irregular[:3])
-        return _load_parts(directory, limits, f"not built: it lists {listed}, which is not a regular file")
+        return _load_parts(
+            directory, limits, f"not built: it reads {listed}, which is not a regular file", visiting
+        )
+    if found.cycles:
+        kfile_of, _, entry = found.cycles[0].rpartition(": ")
+        message = (
+            f"not built: it includes itself (through `{entry}` in {shown(kfile_of)}); kustomize would "
+            "recurse until it crashes"
+        )
+        return _load_parts(directory, limits, message, visiting)
+    if sources.refusal is not None:
+        return _load_parts(directory, limits, f"not built: {sources.refusal}", visiting)
     if found.helm and kustomize.helm() is None:
-        return _load_parts(directory, limits, None)
-    result = kustomize.build(directory, enable_helm=bool(found.helm))
+        return _load_parts(directory, limits, None, visiting)
+    result = kustomize.build(
+        directory, bool(found.helm), seconds=limits.build_seconds, memory_mb=limits.build_memory_mb
+    )
     if result.error is not None:
-        return _load_parts(directory, limits, f"kustomize build failed: {result.error}")
+        return _load_parts(directory, limits, f"kustomize build failed: {result.error}", visiting)
     try:
         docs = parse_documents(result.output, limits.max_alias_nodes)
     except (yaml.YAMLError, RecursionError) as error:
         loaded.findings.append(input_finding("AIA005", kfile, 1, f"kustomize printed invalid YAML: {error}"))
         return loaded
-    index = _source_index(found, texts, limits)
+    index = _source_index(found, sources.parsed)
     loaded.files += len(found.resources)
     build = _build_context(found, kfile)
     fallback = Origin(kfile, None, (), 1)
@@ -575,13 +612,33 @@ def _load_kustomization(directory: Path, limits: Limits) -> Loaded:
     return loaded
 
 
-def _load_parts(directory: Path, limits: Limits, error: str | None) -> Loaded:
+def _remote_message(entries: list[str]) -> str:
+    shown_entries = ", ".join(dict.fromkeys(entries[:3]))
+    more = f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+    return (
+        f"not built: it fetches {shown_entries}{more} over the network, which `aiapp check` never uses; "
+        "the remote objects are not checked"
+    )
+
+
+_NOT_BUILT = ("AIA005", "AIA013")
+
+
+def _load_parts(
+    directory: Path,
+    limits: Limits,
+    error: str | None,
+    visiting: frozenset[str] = frozenset(),
+    rule_id: str = "AIA005",
+) -> Loaded:
     """A kustomization that is not built as a whole: each kustomization it lists is built (or taken
     apart) on its own, and the manifest files it lists are read as written.
 
-    `error` is why the build failed (None: it has `helmCharts:` and helm is not installed, which its
-    AIA012 note says). The failure is reported on this kustomization only when none of the ones it
-    lists fails on its own: a parent listing a broken app fails because of that app, which is reported.
+    `error` is why the build failed or was not run (None: it has `helmCharts:` and helm is not installed,
+    which its AIA012 note says), reported as `rule_id`. `visiting` are the kustomizations being taken
+    apart above this one (a kustomization that lists itself is not taken apart twice). The failure is
+    reported on this kustomization only when none of the ones it lists fails on its own: a parent
+    listing a broken app fails because of that app, which is reported.
     """
     kfile = str(kustomize.kustomization_file(directory) or directory)
     loaded = Loaded(files=1)
@@ -590,8 +647,10 @@ def _load_parts(directory: Path, limits: Limits, error: str | None) -> Loaded:
     dirs, files = kustomize.children(kfile)
     child_failed = False
     for child in dirs:
-        part = _load_kustomization(child, limits)
-        child_failed |= any(item.rule_id == "AIA005" for item in part.findings)
+        if os.path.realpath(child) in visiting:
+            continue
+        part = _load_kustomization(child, limits, visiting)
+        child_failed |= any(item.rule_id in _NOT_BUILT for item in part.findings)
         loaded.objects.extend(part.objects)
         loaded.findings.extend(part.findings)
         loaded.files += part.files
@@ -602,7 +661,7 @@ def _load_parts(directory: Path, limits: Limits, error: str | None) -> Loaded:
         loaded.files += part.files
     if error is not None and not child_failed:
         loaded.findings.append(
-            input_finding("AIA005", kfile, 1, f"{error}\n(the files it lists were checked as written)")
+            input_finding(rule_id, kfile, 1, f"{error}\n(the files it lists were checked as written)")
         )
     if data.get("helmCharts") and kustomize.helm() is None:
         charts = ", ".join(

@@ -3,7 +3,9 @@
 Python raises KeyboardInterrupt wherever the main thread happens to be: in the middle of moving files
 into place or of removing a temporary directory, that leaves half a result. `held()` postpones Ctrl-C
 over such a block; `shielded_children()` keeps it away from the git processes started inside one;
-`private_tempdir()` gathers a command's temporary files where one removal finds them all.
+`private_tempdir()` gathers a command's temporary files where one removal finds them all;
+`termination_as_ctrl_c()` makes SIGTERM and SIGHUP (a service manager, a closed terminal) take the same
+path as Ctrl-C, so the staging directory and the template clone go with them too.
 Both act in the main thread only (the only one Python delivers signals to); elsewhere they do nothing.
 
 May import: nothing from `generator` (see generator/runtime/__init__.py).
@@ -88,6 +90,34 @@ def hold_for_tests(where: str, interrupts: Callable[[], int]) -> None:
     deadline = time.monotonic() + 120
     while interrupts() < wanted and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _as_ctrl_c(signum: int, frame: FrameType | None) -> object:
+    """Hand SIGTERM/SIGHUP to whatever handles SIGINT at this moment: `held()` notes it, `aiapp update`
+    counts it, Python's own handler raises KeyboardInterrupt (so `finally` blocks clean up)."""
+    del signum
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        return handler(signal.SIGINT, frame)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def termination_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM and SIGHUP inside the block act as Ctrl-C (their default action would end the process
+    at once, skipping every clean-up: a hidden `.aiapp-new-*` beside DEST and a clone left in /tmp)."""
+    if not _main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _as_ctrl_c) for signum in TERMINATING}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextmanager

@@ -5,5 +5,6 @@ parsing and checking, presets, where the template comes from and which version i
 to Copier that renders files, the Jinja expression cache, and the JSON schemas the rendered objects are
 validated against.
 
-May import: `generator.errors` only. Every capability (`new`, `fleet`, `policy`) may import it.
+May import: `generator.errors` and `generator.reader` only. Every capability (`new`, `fleet`, `policy`)
+may import it.
 """

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from generator.errors import UsageError
-from generator.template.questions import Question, cast, check, default_for, is_asked
+from generator.errors import UsageError, cut
+from generator.template.questions import PROFILE_QUESTION, Question, cast, check, default_for, is_asked
 
 Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
 
@@ -39,12 +37,13 @@ class Resolution:
     given_sources: dict[str, str] = field(default_factory=dict)
 
     def copier_data(self) -> dict[str, Any]:
-        """The data handed to Copier: every asked answer, plus what was given for the others.
+        """The data handed to Copier: every asked answer, and the cluster profile when one was given.
 
-        Given answers to questions that are not asked are passed too, exactly as
-        `copier copy --data-file` would pass them, so the output is the same as plain Copier's.
+        A given answer to a question that is not asked (its `when` is false) is dropped, with a note:
+        Copier would still hand it to the templates (it validates `--data` values of skipped questions and
+        renders with them), and an answer the person was told is unused must not reach a manifest.
         """
-        data = dict(self.given)
+        data = {name: self.given[name] for name in self.given if name == PROFILE_QUESTION}
         data.update({name: self.context[name] for name in self.asked})
         return data
 
@@ -81,7 +80,7 @@ def show_as(question: Question, value: Any) -> str:
 
 def unused_note(question: Question, source: str) -> str:
     """The note for a given answer whose question is not asked (its condition is false)."""
-    return f"{question.name} ({source}) is not used: it applies only when {condition(question)}"
+    return f"{question.name} ({source}) is not used: it applies only when {condition(question)}; dropped"
 
 
 def settable(questions: Sequence[Question]) -> list[str]:
@@ -95,93 +94,18 @@ def parse_sets(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set expects key=value, got {item!r}")
+            raise UsageError(f"--set expects key=value, got {cut(repr(item))}")
         values[key.strip()] = value
     return values
 
 
-# Caps for answers files: a real one is a few hundred bytes, with no anchors and no nesting to speak of.
-MAX_ANSWERS_BYTES = 1024 * 1024
-MAX_ALIASES = 100
-MAX_DEPTH = 32
-MAX_EXPANDED_NODES = 100_000
-
-
 def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
-    """A small YAML mapping from a file people hand to aiapp (answers, presets, `.copier-answers.yml`).
+    """A small YAML mapping from a file people hand to aiapp (answers, presets, `.copier-answers.yml`),
+    read by the one bounded reader (generator/reader/yamldoc.py): a UsageError (exit 2, one line) for
+    anything but a regular file of plain values in one mapping. Empty is an empty mapping."""
+    from generator.reader.yamldoc import load_mapping
 
-    A UsageError (exit 2, one line) for anything else: unreadable, over 1 MiB, not UTF-8, tagged
-    (`!!python/...`, `!!binary`), more than 100 aliases (a 361-byte alias bomb expands to hundreds of MB
-    once written back out), nested deeper than 32, or not a mapping. Empty is an empty mapping.
-    """
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_ANSWERS_BYTES + 1)
-    except OSError as error:
-        raise UsageError(f"cannot read {what} {path}: {error.strerror}") from None
-    if len(raw) > MAX_ANSWERS_BYTES:
-        raise UsageError(f"{what} {path} is larger than {MAX_ANSWERS_BYTES // 1024} KiB")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UsageError(f"{what} {path} is not UTF-8 text (byte {error.start})") from None
-    try:
-        data = yaml.load(text, Loader=_CappedLoader)
-    except _TooComplex as error:
-        raise UsageError(f"{what} {path} {error}") from None
-    except (yaml.YAMLError, RecursionError) as error:
-        problem = "is nested too deeply" if isinstance(error, RecursionError) else f"is not YAML: {error}"
-        raise UsageError(f"{what} {path} {one_line(problem)}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{what} {path} must be a mapping of question: answer")
-    return {str(key): value for key, value in data.items()}
-
-
-class _TooComplex(Exception):
-    """An answers file with tags, too many aliases or too deep nesting."""
-
-
-class _CappedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses explicit tags and counts aliases and depth while composing."""
-
-    aliases = 0
-    depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise _TooComplex(f"has more than {MAX_ALIASES} YAML aliases")
-        else:
-            tag = getattr(self.peek_event(), "tag", None)  # type: ignore[no-untyped-call]
-            if tag not in (None, "!"):
-                raise _TooComplex(f"uses the YAML tag {tag} (plain values only)")
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _TooComplex(f"is nested deeper than {MAX_DEPTH} levels")
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-    def compose_document(self) -> Any:
-        node = super().compose_document()
-        if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
-            raise _TooComplex(f"expands to more than {MAX_EXPANDED_NODES} values through YAML aliases")
-        return node
-
-
-def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
-    """How many values the node stands for once every alias is copied out (linear: memoised per node)."""
-    if id(node) not in sizes:
-        children = node.value if isinstance(node, yaml.CollectionNode) else []
-        if isinstance(node, yaml.MappingNode):
-            children = [part for pair in children for part in pair]
-        items = children
-        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in items)
-    return sizes[id(node)]
+    return {str(key): value for key, value in load_mapping(path, what).items()}
 
 
 def load_answers_file(path: Path) -> dict[str, Any]:
@@ -218,7 +142,7 @@ def gather(
             if question is None:
                 version = f": the template {template} does not ask it" if template else ""
                 raise UsageError(
-                    f"unknown question {key!r} (from {source}){version}",
+                    f"unknown question {cut(repr(key))} (from {source}){version}",
                     hint=f"known questions: {', '.join(settable(questions))}",
                 )
             if question.computed:
@@ -234,7 +158,9 @@ def gather(
             try:
                 given.values[key] = cast(question, raw)
             except (ValueError, TypeError) as error:
-                raise UsageError(f"{key} = {raw!r} (from {source}) has the wrong type: {error}") from None
+                problem = cut(one_line(str(error)), 200)
+                message = f"{key} = {cut(repr(raw))} (from {source}) has the wrong type: {problem}"
+                raise UsageError(message) from None
             given.sources[key] = source
     return given
 
@@ -258,7 +184,7 @@ def safe_default(question: Question, context: Mapping[str, Any]) -> Any:
 def invalid(question: Question, value: Any, source: str, rule: str) -> UsageError:
     """The one-line error for a value that breaks its question's rule."""
     origin = "the default" if source == "default" else f"from {source}"
-    return UsageError(f"{question.name} = {show(value)!r} ({origin}): {one_line(rule)}")
+    return UsageError(f"{question.name} = {cut(repr(show(value)))} ({origin}): {one_line(rule)}")
 
 
 def resolve_given(

@@ -8,6 +8,7 @@ questions, apply the same rules with the same messages, and know the cluster con
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from generator.errors import cut
 from generator.template.source import copier_yml_path
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 SUPPORTED_TYPES = ("str", "int", "float", "bool", "yaml", "json")
 # The question that records the cluster profile (generator/cluster/profile.py): given by aiapp, never asked.
 PROFILE_QUESTION = "cluster"
+# A number as YAML 1.2 writes one (Python's float() also takes `1_0` and non-ASCII digits).
+_NUMBER = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?(inf|nan)")
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0", ""}
 
@@ -159,7 +163,9 @@ def cast(question: Question, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
-                value = yaml.safe_load(text)
+                from generator.template.yaml12 import load
+
+                value = load(text)
             else:
                 value = [item.strip() for item in text.split(",") if item.strip()]
         if not isinstance(value, list):
@@ -184,25 +190,35 @@ def cast_scalar(type_name: str, value: Any) -> Any:
             raise ValueError(f"expected a whole number, got {value!r}")
         if isinstance(value, int):
             return value
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expected a whole number, got {value!r}") from None
+        text = str(value).strip()
+        # Digits only: Python's int() also takes `1_000` and non-ASCII digits, which YAML and Copier do not.
+        if not re.fullmatch(r"[-+]?[0-9]+", text):
+            raise ValueError(f"expected a whole number, got {cut(str(value))!r}")
+        return int(text)
     if type_name == "float":
         if isinstance(value, bool):
             raise ValueError(f"expected a number, got {value!r}")
-        try:
-            return float(str(value).strip()) if not isinstance(value, int | float) else float(value)
-        except ValueError:
-            raise ValueError(f"expected a number, got {value!r}") from None
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip()
+        if not _NUMBER.fullmatch(text.lower()):
+            raise ValueError(f"expected a number, got {cut(str(value))!r}")
+        return float(text)
     if type_name in ("yaml", "json"):
         if not isinstance(value, str):
             return value
+        from generator.template.yaml12 import load
+
         try:
-            return yaml.safe_load(value) if type_name == "yaml" else json.loads(value)
-        except (yaml.YAMLError, ValueError) as error:
+            return load(value) if type_name == "yaml" else json.loads(value)
+        except yaml.YAMLError as error:
             problem = " ".join(str(error).split("\n")[0].split())
-            raise ValueError(f"expected {type_name.upper()}, got {value!r} ({problem})") from None
+            raise ValueError(f"expected {type_name.upper()}, got {cut(str(value))!r} ({problem})") from None
+        except ValueError as error:
+            raise ValueError(f"expected {type_name.upper()}: {error}") from None
+    if isinstance(value, list | dict):
+        # A YAML answers file's `[a, b]` for a text question: str() would render "['a', 'b']".
+        raise ValueError(f"expected text, got a {'list' if isinstance(value, list) else 'mapping'}: quote it")
     return "" if value is None else str(value)
 
 

@@ -3,8 +3,9 @@
 Core Kubernetes kinds are checked against the strict schemas that the `kubernetes-validate` package
 ships (unknown fields are errors). Custom resources are checked against a kubeconform-style catalog
 (`{group}/{kind}_{version}.json`, a directory or a URL template) whose root we close and whose
-`metadata` we check as a real ObjectMeta, because the catalog leaves both open. An object with no
-schema is reported, never passed silently.
+`metadata` we check as a real ObjectMeta, because the catalog leaves both open. A CRD schema's CEL rules
+(`x-kubernetes-validations`) are evaluated too, with the API server's semantics for create (`cel.py`). An
+object with no schema is reported, never passed silently.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,13 +55,28 @@ def _k8s_definitions(k8s_version: str) -> dict[str, Any]:
     return data
 
 
+@dataclass
+class Checked:
+    """What validating one object found: violations (`path: message`, as `validate` returns them), and the
+    CEL rules that could not be evaluated, each named only the first time this validator meets it."""
+
+    messages: list[str] = field(default_factory=list)
+    unevaluated: list[str] = field(default_factory=list)
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in path) or "(root)"
+
+
 class SchemaValidator:
-    """Validates objects; compiled validators are cached per (apiVersion, kind)."""
+    """Validates objects; compiled validators (and CEL rules) are cached per (apiVersion, kind)."""
 
     def __init__(self, k8s_version: str = DEFAULT_K8S_VERSION, location: str | None = None) -> None:
         self.k8s_version = k8s_version
         self.location = location if location is not None else os.environ.get(ENV_SCHEMA_LOCATION)
         self._cache: dict[tuple[str, str], Any] = {}
+        self._rules: dict[tuple[str, str], Any] = {}
+        self._reported: set[tuple[str, str, str]] = set()
 
     def location_problem(self) -> str | None:
         """Why custom resources cannot be validated (no location, or a directory that is missing)."""
@@ -70,21 +87,35 @@ class SchemaValidator:
         return None
 
     def validate(self, obj: Mapping[str, Any]) -> list[str]:
-        """Messages for every schema violation of `obj` (empty when it is valid)."""
+        """Messages for every schema violation of `obj`, CEL rules included (empty when it is valid)."""
+        return self.check(obj).messages
+
+    def check(self, obj: Mapping[str, Any]) -> Checked:
+        """The violations of `obj`, and the CEL rules of its schema that could not be evaluated."""
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str):
-            return ["not a Kubernetes object: apiVersion and kind must be strings"]
+            return Checked(["not a Kubernetes object: apiVersion and kind must be strings"])
         key = (api_version, kind)
         if key not in self._cache:
             self._cache[key] = self._compile(api_version, kind)
         validator = self._cache[key]
         if isinstance(validator, str):
-            return [validator]
-        messages = []
+            return Checked([validator])
+        checked = Checked()
         for error in sorted(validator.iter_errors(dict(obj)), key=lambda e: list(map(str, e.absolute_path))):
-            where = ".".join(str(part) for part in error.absolute_path) or "(root)"
-            messages.append(f"{where}: {error.message}")
-        return messages
+            checked.messages.append(f"{_dotted(tuple(error.absolute_path))}: {error.message}")
+        rules = self._rules.get(key)
+        if rules is not None:
+            violations, skipped = rules.check(obj)
+            checked.messages.extend(f"{_dotted(item.path)}: {item.message}" for item in violations)
+            for item in skipped:
+                if (api_version, kind, item.where + item.rule) not in self._reported:
+                    self._reported.add((api_version, kind, item.where + item.rule))
+                    checked.unevaluated.append(
+                        f"CEL rule of {kind} {api_version} at {item.where} not evaluated ({item.reason}): "
+                        f"{item.rule}"
+                    )
+        return checked
 
     def _compile(self, api_version: str, kind: str) -> Any:
         """A jsonschema validator for the kind, or a string saying why there is no schema."""
@@ -117,6 +148,11 @@ class SchemaValidator:
             "kind": {"type": "string", "enum": [kind]},
             "metadata": {"$ref": f"https://kubernetes.io/api/_definitions.json#/$defs/{_OBJECT_META}"},
         }
+        from generator.template.cel import CelRules  # the CEL runtime itself loads with the first rule
+
+        rules = CelRules(crd_schema)
+        if rules.root is not None:
+            self._rules[(api_version, kind)] = rules
         return Draft202012Validator(closed, registry=definitions @ Registry())
 
     def _load_catalog_schema(self, group: str, kind: str, version: str) -> dict[str, Any] | None:

@@ -124,27 +124,34 @@ def find_section(start: Path, key: str) -> tuple[object, Path] | None:
     Each section is looked up on its own: a `.aiapp.yml` without `cluster:` does not hide the
     `cluster:` of one in a parent directory.
     """
-    import yaml
-
     start = start.expanduser().absolute()
     for directory in [start, *start.parents]:
-        path = directory / SETTINGS_FILE
-        try:
-            if not path.is_file():
-                continue
-        except OSError:  # a name too long for the file system: no settings file there
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise TemplateSourceError(
-                f"{path} cannot be read: {' '.join(str(error).split())}",
-                hint=f"it must be a YAML mapping with the keys {', '.join(SETTINGS_KEYS)} (docs/cluster.md)",
-            ) from None
-        warn_unknown_keys(path, data)
-        if isinstance(data, dict) and data.get(key) is not None:
-            return data[key], path
+        data = read_settings(directory / SETTINGS_FILE)
+        if data is not None and data.get(key) is not None:
+            return data[key], directory / SETTINGS_FILE
     return None
+
+
+def read_settings(path: Path) -> dict[str, object] | None:
+    """A `.aiapp.yml` read by the one bounded reader (None when there is none; a directory of that name
+    is none); anything but one plain mapping is a TemplateSourceError naming the file (exit 2)."""
+    from generator.errors import UsageError
+    from generator.reader.yamldoc import load_mapping
+
+    try:
+        if not os.path.lexists(path) or path.is_dir():
+            return None
+    except OSError:  # a name too long for the file system: no settings file there
+        return None
+    try:
+        data = load_mapping(path, "the settings file")
+    except UsageError as error:
+        raise TemplateSourceError(
+            error.message,
+            hint=f"it must be a YAML mapping with the keys {', '.join(SETTINGS_KEYS)} (docs/cluster.md)",
+        ) from None
+    warn_unknown_keys(path, data)
+    return data
 
 
 # Settings files already warned about in this process: `aiapp update` reads the file once per app.

@@ -227,7 +227,7 @@ def test_helm_charts_are_built_with_enable_helm_when_helm_is_installed(
     (tmp_path / "kustomization.yaml").write_text("helmCharts:\n  - name: litellm-helm\n", encoding="utf-8")
     calls: list[bool] = []
 
-    def fake_build(directory: Path, enable_helm: bool = False) -> kustomize.BuildResult:
+    def fake_build(directory: Path, enable_helm: bool = False, **limits: int) -> kustomize.BuildResult:
         calls.append(enable_helm)
         return kustomize.BuildResult("", None)
 

@@ -93,7 +93,16 @@ def extract_commit(commit_hash: str, dest: Path) -> None:
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         members = [m for m in archive.getmembers() if m.name.split("/")[0] in TEMPLATE_PATHS]
-        archive.extractall(dest, members=members, filter="data")
+        # Our own commits: plain files and directories under relative paths. Checked here because the
+        # extraction filters (`filter="data"`, PEP 706) exist only from Python 3.11.4; the floor is 3.11.0.
+        for member in members:
+            parts = Path(member.name).parts
+            if not (member.isfile() or member.isdir()) or Path(member.name).is_absolute() or ".." in parts:
+                raise ValueError(f"unexpected archive member {member.name!r} in {commit_hash}")
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(dest, members=members, filter="data")
+        else:  # Python 3.11.0-3.11.3
+            archive.extractall(dest, members=members)
 
 
 def template_repo(path: Path, tag: str = "v0.1.0", transform: Callable[[str], str] | None = None) -> Path:
@@ -128,7 +137,8 @@ def pattern_change(repo: Path) -> None:
         "app.kubernetes.io/managed-by: {{ q(managed_by) }}\n",
         "app.kubernetes.io/managed-by: {{ q(managed_by) }}\n" + NEW_LABEL + "\n",
     )
-    edit(repo / "template/ciliumnetworkpolicy.yaml.jinja", DNS_TCP, "")
+    policy = "template/{% if policy_engine == 'cilium' %}ciliumnetworkpolicy.yaml{% endif %}.jinja"
+    edit(repo / policy, DNS_TCP, "")
 
 
 NEW_QUESTIONS = """

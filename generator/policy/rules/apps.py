@@ -20,7 +20,6 @@ from generator.policy.model import Hit, Severity, Summary
 from generator.policy.registry import set_rule
 
 FAMILY = "apps"
-STREAMING_FLOOR_SECONDS = 300
 RWO_MODES = frozenset({"ReadWriteOnce", "ReadWriteOncePod"})
 SCALED_KINDS = frozenset({"Deployment", "ReplicaSet", "ReplicationController"})
 _DURATION_PART = re.compile(r"(\d+)(h|ms|m|s)")
@@ -74,15 +73,14 @@ def _service(ref: dict[str, Any], route: Summary, services: list[Summary]) -> Su
     quote=None,
     why="Without `timeouts.request`, Cilium's Gateway API Envoy applies its 15 s default route timeout, "
     "which cuts streamed LLM responses mid-answer. A route rule whose backend is a model server (GPU, "
-    f'model volume at /models) or an LLM client (LITELLM_* variables) needs `request: "0s"` (no timeout) '
-    f"or at least {STREAMING_FLOOR_SECONDS} s.",
+    'model volume at /models) or an LLM client (LITELLM_* variables) needs `request: "0s"` (no timeout) '
+    "or at least {streaming_floor_seconds} s.",
     fix='Set `timeouts: {{request: "0s"}}` on the rule (the `route_timeout` answer), or a duration of '
-    f"at least {STREAMING_FLOOR_SECONDS}s.",
+    "at least {streaming_floor_seconds}s.",
 )
 def route_timeout_cuts_streams(
     summaries: Sequence[Summary], cluster: Cluster
 ) -> Iterator[tuple[Summary, Hit]]:
-    del cluster
     services = _of(summaries, "Service")
     workloads = [s for s in summaries if s.pod_labels is not None]
     for route in _of(summaries, "HTTPRoute"):
@@ -106,7 +104,7 @@ def route_timeout_cuts_streams(
                 )
                 continue
             value = seconds(timeouts["request"])
-            if value is not None and 0 < value < STREAMING_FLOOR_SECONDS:
+            if value is not None and 0 < value < cluster.streaming_floor_seconds:
                 yield (
                     route,
                     Hit(

@@ -47,7 +47,7 @@ def _ingresses(summaries: Sequence[Summary]) -> list[Summary]:
 
 
 @set_rule(
-    id="AIA907",
+    id="AIA909",
     slug="ingress-wrong-class-or-port",
     title="Ingresses use the cluster's IngressClass and reach a port their Service has",
     severity=Severity.ERROR,
@@ -109,7 +109,7 @@ def ingress_wrong_class_or_port(
 
 
 @set_rule(
-    id="AIA908",
+    id="AIA910",
     slug="ingress-cuts-streams",
     title="Ingresses to model and chat apps carry the class's streaming annotations ({ingress_annotations})",
     severity=Severity.ERROR,

@@ -92,8 +92,25 @@ HELM_NOT_RENDERED = define(
     "then runs with that flag. Without helm, the chart's objects cannot be seen: the files the "
     "kustomization lists are checked as written, the kustomizations it lists are built on their own, and "
     "this note says so (it never fails the check).",
-    fix="Install helm where `aiapp check` runs (the chart repository must be reachable), or accept that "
-    "the chart's own objects are not checked.",
+    fix="Install helm where `aiapp check` runs and vendor the chart into the chart home (a chart pulled "
+    "from its repository is not built, AIA013), or accept that the chart's own objects are not checked.",
+    suppressible=False,
+)
+REMOTE_INPUT = define(
+    id="AIA013",
+    slug="remote-kustomize-input",
+    title="Kustomizations build from files in the repository",
+    severity=WARNING,
+    family="input",
+    section=None,
+    quote=None,
+    why="A remote resource or base (an `https://` file, a git URL, the `github.com/org/repo` shorthand) "
+    "or a Helm chart pulled from its repository is fetched by every build: `aiapp check` would reach "
+    "whatever address a pull request names, from the CI runner's network. It never uses the network: such "
+    "a kustomization is not built, the files and kustomizations it lists locally are checked on their "
+    "own, and the remote objects are not checked at all.",
+    fix="Vendor the remote base or chart into the repository (`helm pull --untar` into the chart home), "
+    "or check the rendered output; or accept, with a reason in `check.rules`, that it is not checked.",
     suppressible=False,
 )
 SUPPRESSION_WITHOUT_REASON = define(
@@ -119,8 +136,8 @@ UNKNOWN_SUPPRESSION = define(
     family="input",
     section=None,
     quote=None,
-    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA009, AIA012) cannot be"
-    " suppressed.",
+    why="A typo in a rule id silently suppresses nothing; input rules (AIA001-AIA009, AIA012-AIA014) "
+    "cannot be suppressed.",
     fix="Use a rule id or slug listed in docs/rules.md (`aiapp check --list-rules`).",
     suppressible=False,
     applies=Applies.SCOPE,
@@ -168,7 +185,11 @@ SCHEMA_VIOLATION = define(
     section=None,
     quote=None,
     why="An unknown or misspelt field is dropped or refused by the API server; strict schemas catch it "
-    "before the cluster does.",
+    "before the cluster does. A CRD's CEL rules (`x-kubernetes-validations`: a backend timeout longer "
+    "than the request timeout, a path with `//`, ...) are enforced by the API server too, and are "
+    "evaluated as it does on create: after the schema's defaults, once per list item and map value, "
+    "with the rule's message (or messageExpression) at its field path; transition rules (`oldSelf`) do "
+    "not apply to a new object and are skipped.",
     fix="Fix the field named in the message (see `kubectl explain <kind>.<field>`).",
     applies=Applies.SCOPE,
 )
@@ -183,5 +204,21 @@ NO_SCHEMA = define(
     why="An object without a schema would pass unchecked; it is reported instead.",
     fix="Add the CRD's JSON schema to the schema location (`{{group}}/{{kind}}_{{version}}.json`), "
     "pass --schema-location, or suppress with a reason.",
+    applies=Applies.SCOPE,
+)
+CEL_RULE_NOT_EVALUATED = define(
+    id="AIA014",
+    slug="cel-rule-not-evaluated",
+    title="Every CEL rule of a CRD schema is evaluated (--schemas)",
+    severity=INFO,
+    family="input",
+    section=None,
+    quote=None,
+    why="A CRD rule may call a Kubernetes CEL library function that aiapp's evaluator lacks (`isURL`, "
+    "`quantity`, ...) or meet a value it types differently from the API server; the API server still "
+    "enforces it. Such a rule is named once per run, at the first object it applies to, instead of "
+    "passing in silence; it never fails the check.",
+    fix="Check that rule by hand (`kubectl apply --dry-run=server`), or report the function to aiapp.",
+    suppressible=False,
     applies=Applies.SCOPE,
 )

@@ -11,7 +11,6 @@ from generator.policy.registry import object_rule
 from generator.policy.rules.providers import reaches, url_keys
 
 SECTION = "Qdrant Integration Pattern"
-GRPC_PORT = 6334  # Qdrant's gRPC port, next to the HTTP port of copier.yml
 
 
 def _image_repository(image: str) -> str:
@@ -22,7 +21,7 @@ def _image_repository(image: str) -> str:
 
 def _evidence(obj: K8sObject, cluster: Cluster) -> list[tuple[str, YamlPath]]:
     """What shows that the object runs or serves a Qdrant: (description, path), strongest first."""
-    ports = {cluster.qdrant_port, GRPC_PORT}
+    ports = {cluster.qdrant_port, *cluster.qdrant_ports}
     found: list[tuple[str, YamlPath]] = []
     pod = pod_of(obj)
     if pod is not None:
@@ -59,7 +58,8 @@ def _evidence(obj: K8sObject, cluster: Cluster) -> list[tuple[str, YamlPath]]:
     section=f"{SECTION} > Application Config; AI-DOMAIN ANTI-PATTERNS > Configuration",
     quote="Never create separate Qdrant instances - use shared cluster",
     why="One shared Qdrant ({qdrant_url}) is backed up (GFS) and monitored; a private copy is neither. "
-    "Evidence: a `qdrant` image, a workload or Service named qdrant, or port {qdrant_port}/6334. The "
+    "Evidence: a `qdrant` image, a workload or Service named qdrant, or port {qdrant_port} or one of "
+    "Qdrant's own ({qdrant_ports}). The "
     "shared Qdrant's own manifests (namespace {qdrant_namespace}) carry the suppression "
     '`aiapp/ignore: "AIA401: the shared Qdrant cluster"`.',
     fix="Remove the Qdrant workload and Service; connect to {qdrant_url} and use a collection of your own.",

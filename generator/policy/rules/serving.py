@@ -34,10 +34,11 @@ def _words(container: Container) -> list[str]:
     return [str(item) for field in ("command", "args") for item in sequence(container.data.get(field))]
 
 
-def is_vllm(container: Container) -> bool:
-    """A vLLM server: its image is a vLLM image, or its command runs vLLM."""
+def is_vllm(container: Container, marker: str) -> bool:
+    """A vLLM server: its image is a vLLM image, or its command runs vLLM (`marker`: copier.yml's
+    house_limits.vllm_marker, which the container_args validator refuses on a custom engine)."""
     image = str(container.data.get("image", "")).split("@")[0].rsplit("/", 1)[-1].split(":")[0].lower()
-    return "vllm" in image or any("vllm" in word.lower() for word in _words(container)[:3])
+    return marker in image or any(marker in word.lower() for word in _words(container)[:3])
 
 
 def flag(container: Container, *names: str) -> tuple[str | None, YamlPath] | None:
@@ -57,12 +58,12 @@ def flag(container: Container, *names: str) -> tuple[str | None, YamlPath] | Non
     return None
 
 
-def _servers(obj: K8sObject) -> Iterator[Container]:
+def _servers(obj: K8sObject, cluster: Cluster) -> Iterator[Container]:
     pod = pod_of(obj)
     if pod is None:
         return
     for container in containers(pod, init=False):
-        if is_vllm(container):
+        if is_vllm(container, cluster.vllm_marker):
             yield container
 
 
@@ -85,8 +86,7 @@ def _where(container: Container) -> YamlPath:
     kinds=sorted(WORKLOAD_KINDS),
 )
 def vllm_without_max_model_len(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    del cluster
-    for container in _servers(obj):
+    for container in _servers(obj, cluster):
         if flag(container, "--max-model-len") is None:
             yield Hit(_where(container), f"{container.label} runs vLLM without --max-model-len")
 
@@ -123,7 +123,7 @@ def _count(found: tuple[str | None, YamlPath] | None) -> int | None:
     kinds=sorted(WORKLOAD_KINDS),
 )
 def tensor_parallel_not_gpu_count(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    for container in _servers(obj):
+    for container in _servers(obj, cluster):
         gpus = _gpus(container, cluster)
         if gpus is None:
             continue
@@ -198,9 +198,9 @@ def admits_litellm(obj: K8sObject, cluster: Cluster) -> bool:
     return False
 
 
-def is_model_server(obj: K8sObject) -> bool:
+def is_model_server(obj: K8sObject, cluster: Cluster) -> bool:
     """A workload that serves a model: a vLLM container."""
-    return any(True for _ in _servers(obj))
+    return any(True for _ in _servers(obj, cluster))
 
 
 @set_rule(
