@@ -177,8 +177,11 @@ def assert_network_policy(kinds: dict[str, list[dict[str, Any]]], answers: dict[
     if answers.get("gateway_ingress", True):
         assert ([peer("network")], [{"port": port, "protocol": "TCP"}]) in ingress
     litellm = {"app.kubernetes.io/name": "litellm"}
-    if answers.get("serves_model", True):
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    if container.get("command") == ["vllm", "serve"]:  # an OpenAI-compatible server: LiteLLM consumes it
         assert ([peer("ai", litellm)], [{"port": port, "protocol": "TCP"}]) in ingress
+    else:  # an app, even one that loads a model in-process, is no LiteLLM backend
+        assert all(peer("ai", litellm) not in peers for peers, _ in ingress)
     egress = [(rule["to"], rule["ports"]) for rule in spec["egress"]]
     dns = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     assert egress[0] == ([peer("kube-system", {"k8s-app": "kube-dns"})], dns)
