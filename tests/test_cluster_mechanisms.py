@@ -177,8 +177,11 @@ def assert_network_policy(kinds: dict[str, list[dict[str, Any]]], answers: dict[
     if answers.get("gateway_ingress", True):
         assert ([peer("network")], [{"port": port, "protocol": "TCP"}]) in ingress
     litellm = {"app.kubernetes.io/name": "litellm"}
-    if answers.get("serves_model", True):
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    if container.get("command") == ["vllm", "serve"]:  # an OpenAI-compatible server: LiteLLM consumes it
         assert ([peer("ai", litellm)], [{"port": port, "protocol": "TCP"}]) in ingress
+    else:  # an app, even one that loads a model in-process, is no LiteLLM backend
+        assert all(peer("ai", litellm) not in peers for peers, _ in ingress)
     egress = [(rule["to"], rule["ports"]) for rule in spec["egress"]]
     dns = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     assert egress[0] == ([peer("kube-system", {"k8s-app": "kube-dns"})], dns)
@@ -247,23 +250,6 @@ def test_every_preset_renders_builds_and_validates_under_each_mechanism(
             assert "HTTPS egress to any public address" in agents
 
 
-def rules_the_checker_does_not_know_yet(name: str, preset: str) -> set[str]:
-    """The findings `aiapp check` still reports, falsely, because its rules assume tier labels and Cilium:
-    the rules for the new mechanisms are issue 17's checker part (another branch). Once it is merged this
-    set is empty, and the test below fails until it is: each rule, and why it is false here."""
-    answers = load_preset(preset)
-    data = profile(name)
-    wrong: set[str] = set()
-    has_pvc = answers.get("serves_model", True) or answers.get("cache_pvc")
-    if has_pvc and data["backup"]["mechanism"] != "tier-label":
-        # "no backup tier label, so Velero never backs it up": the Schedules / annotations / nothing decide.
-        wrong |= {"AIA202", "AIA205"}
-    if data.get("network", {}).get("policy_engine", "cilium") != "cilium":
-        # "no CiliumNetworkPolicy selects these pods": a NetworkPolicy does, or the cluster has no engine.
-        wrong.add("AIA601")
-    return wrong
-
-
 @pytest.mark.parametrize("name", PROFILES)
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_passes_aiapp_check_under_its_own_profile(
@@ -275,7 +261,9 @@ def test_every_preset_passes_aiapp_check_under_its_own_profile(
     report = check_paths([str(app_dir)], Options(schemas=True, build=True, jobs=1, schema_location=location))
     found = {finding.rule_id for finding in report.findings}
     messages = [f"{f.rule_id} {f.message}" for f in report.findings]
-    assert found == rules_the_checker_does_not_know_yet(name, preset), messages
+    # The checker knows every mechanism: no tier-label finding under Schedules/annotations/no Velero, no
+    # "no CiliumNetworkPolicy" where a NetworkPolicy (or no engine) is the cluster's choice.
+    assert found == set(), messages
 
 
 # --- single facts --------------------------------------------------------------------------------------

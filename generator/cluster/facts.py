@@ -15,6 +15,7 @@ from generator.cluster.profile import PROFILE_QUESTION, Profile, find_profile, m
 
 NAME_LABEL = "app.kubernetes.io/name"
 
+
 @dataclass(frozen=True)
 class Cluster:
     """The facts of the standard cluster that the house rules refer to."""
@@ -88,9 +89,39 @@ class Cluster:
     system_namespaces: tuple[str, ...] = ()
     vllm_marker: str = ""
 
+    @property
+    def all_storage_classes(self) -> tuple[str, ...]:
+        """Every StorageClass a PVC may use, the default first."""
+        return self.storage_classes or (self.storage_class,)
+
+    @property
+    def all_secret_stores(self) -> tuple[tuple[str, str, str], ...]:
+        """Every secret store an ExternalSecret may read: (kind, name, apiVersion), the default first."""
+        return self.secret_stores or (
+            (self.secret_store_kind, self.secret_store, self.secret_store_api_version),
+        )
+
+    @property
+    def all_gateways(self) -> tuple[tuple[str, str, str | None], ...]:
+        """Every Gateway a route may attach to: (namespace, name, listener or None), the default first."""
+        return self.gateways or ((self.gateway_namespace, self.gateway_name, self.gateway_section),)
+
     def values(self) -> dict[str, Any]:
         """The constants by name, for formatting fix hints and rule documentation."""
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values["storage_classes"] = ", ".join(self.all_storage_classes)
+        values["secret_stores"] = ", ".join(f"{kind} {name}" for kind, name, _ in self.all_secret_stores)
+        values["secret_store_api_versions"] = ", ".join(
+            dict.fromkeys(version for _, _, version in self.all_secret_stores)
+        )
+        values["gateways"] = ", ".join(
+            f"{namespace}/{name}" + (f" (listener {section})" if section else "")
+            for namespace, name, section in self.all_gateways
+        )
+        values["gateway_namespaces"] = ", ".join(
+            dict.fromkeys(namespace for namespace, _, _ in self.all_gateways)
+        )
+        values["ingress_annotations"] = ", ".join(f"{k}={v}" for k, v in self.ingress_annotations)
         values["backup_tiers"] = ", ".join(self.backup_tiers)
         values["monitoring_namespace"] = self.monitoring_namespace or "none"
         values["gateway_entities"] = ", ".join(self.gateway_entities)

@@ -10,12 +10,15 @@ Prometheus (namespace). Facts that are not found keep the defaults, and the repo
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from generator.init import mechanisms
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet"}
 SKIPPED_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
@@ -57,6 +60,23 @@ class Detection:
     proposals: list[Proposal] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
+    def propose(self, key: str, value: Any, file: Path) -> None:
+        self.proposals.append(Proposal(key, value, file))
+
+    def not_found(self, key: str, reason: str) -> None:
+        """A key the repository does not show: said, with the default that stays (never silently)."""
+        from generator.cluster.profile import merge
+
+        default: Any = merge({})
+        for part in key.split("."):
+            default = default.get(part) if isinstance(default, dict) else None
+        shown = (
+            json.dumps(default)
+            if isinstance(default, (dict, list, bool)) or default is None
+            else str(default)
+        )
+        self.missing.append(f"{key} ({reason}): kept the default {shown}")
+
     def given(self) -> dict[str, Any]:
         """The proposals as a (partial) profile."""
         profile: dict[str, Any] = {}
@@ -92,7 +112,11 @@ def _documents(path: Path) -> list[Any]:
 
 
 def manifests(repo: Path) -> Iterator[Manifest]:
-    """Every Kubernetes object in the YAML files under `repo` (unreadable files are skipped)."""
+    """Every Kubernetes object in the YAML files under `repo` (unreadable files are skipped), in the
+    namespace its kustomization, Flux Kustomization (`targetNamespace`) or Argo CD Application gives it."""
+    from generator.cluster import gitops
+
+    read: list[tuple[Path, str | None, list[Any]]] = []
     for directory, subdirs, files in os.walk(repo):
         subdirs[:] = sorted(name for name in subdirs if name not in SKIPPED_DIRS and not name.startswith("."))
         folder = Path(directory)
@@ -101,10 +125,16 @@ def manifests(repo: Path) -> Iterator[Manifest]:
             path = folder / name
             if path.suffix not in (".yaml", ".yml") or name.startswith("."):
                 continue
-            for doc in _documents(path):
-                if isinstance(doc, dict) and doc.get("kind") and doc.get("apiVersion"):
-                    own = _map(doc.get("metadata")).get("namespace")
-                    yield Manifest(doc, path, str(own) if own else namespace)
+            read.append((path, namespace, _documents(path)))
+    documents = {str(path): docs for path, _, docs in read}
+    targets = gitops.find_targets(documents, documents.get)
+    for path, namespace, docs in read:
+        target = gitops.target_for(str(path), targets) if targets else None
+        for doc in docs:
+            if isinstance(doc, dict) and doc.get("kind") and doc.get("apiVersion"):
+                own = _map(doc.get("metadata")).get("namespace")
+                written = str(own) if own else namespace
+                yield Manifest(doc, path, gitops.namespace_of(str(doc["kind"]), written, target))
 
 
 def _kustomize_namespace(folder: Path, repo: Path) -> str | None:
@@ -144,7 +174,7 @@ def _is(service: str, obj: Manifest) -> bool:
 def _detect_service(service: str, objects: list[Manifest], detection: Detection) -> None:
     workload = next((obj for obj in objects if obj.kind in WORKLOADS and _is(service, obj)), None)
     if workload is None:
-        detection.missing.append(f"{service} (no Deployment or StatefulSet of {service})")
+        detection.not_found(service, f"no Deployment or StatefulSet of {service}")
         return
     labels = _pod_labels(workload)
     front = next(
@@ -185,7 +215,7 @@ def _detect_service(service: str, objects: list[Manifest], detection: Detection)
             if isinstance(target, int):
                 found.append(Proposal(f"{service}.target_port", target, front.file))
     else:
-        detection.missing.append(f"{service}.service (no Service selects the {workload.name} pods)")
+        detection.not_found(f"{service}.service", f"no Service selects the {workload.name} pods")
         selector = _map(_map(_map(workload.data.get("spec")).get("selector")).get("matchLabels"))
         if selector:
             found.append(
@@ -240,7 +270,7 @@ def _gpu_pod(obj: Manifest) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _detect_gpu(objects: list[Manifest], detection: Detection) -> None:
+def _detect_gpu(objects: list[Manifest], detection: Detection) -> list[Manifest]:
     for obj in objects:
         if obj.kind not in WORKLOADS:
             continue
@@ -269,8 +299,9 @@ def _detect_gpu(objects: list[Manifest], detection: Detection) -> None:
             detection.proposals.append(Proposal("gpu.tolerations", tolerations, obj.file))
         if pod.get("runtimeClassName"):
             detection.proposals.append(Proposal("gpu.runtime_class", str(pod["runtimeClassName"]), obj.file))
-        return
-    detection.missing.append("gpu (no workload requests a GPU)")
+        return [obj]
+    detection.not_found("gpu", "no workload requests a GPU")
+    return []
 
 
 def _most_common(values: list[tuple[Any, Path]]) -> tuple[Any, Path] | None:
@@ -282,40 +313,13 @@ def _most_common(values: list[tuple[Any, Path]]) -> tuple[Any, Path] | None:
 
 def _detect_others(objects: list[Manifest], detection: Detection) -> None:
     found = detection.proposals
-    secrets = [obj for obj in objects if obj.kind == "ExternalSecret"]
-    version = _most_common([(obj.data["apiVersion"], obj.file) for obj in secrets])
-    if version:
-        found.append(Proposal("secret_store.api_version", version[0], version[1]))
-        refs = [(_map(_map(obj.data.get("spec")).get("secretStoreRef")), obj.file) for obj in secrets]
-        store = _most_common([(ref.get("name"), file) for ref, file in refs if ref.get("name")])
-        if store:
-            found.append(Proposal("secret_store.name", store[0], store[1]))
-        kind = _most_common([(ref.get("kind", "SecretStore"), file) for ref, file in refs if ref.get("name")])
-        if kind:
-            found.append(Proposal("secret_store.kind", kind[0], kind[1]))
-    else:
-        detection.missing.append("secret_store (no ExternalSecret)")
-    gateways = [obj for obj in objects if obj.kind == "Gateway" and obj.namespace]
-    gateway = _most_common([(obj.namespace, obj.file) for obj in gateways])
-    if gateway:
-        found.append(Proposal("gateway.namespace", gateway[0], gateway[1]))
-        first = next(obj for obj in gateways if obj.namespace == gateway[0])
-        found.append(Proposal("gateway.name", first.name, first.file))
-    else:
-        detection.missing.append("gateway.namespace (no Gateway)")
-    claims = [
-        (_map(obj.data.get("spec")).get("storageClassName"), obj.file)
-        for obj in objects
-        if obj.kind == "PersistentVolumeClaim" and _map(obj.data.get("spec")).get("storageClassName")
-    ]
-    storage = _most_common(claims)
-    if storage:
-        found.append(Proposal("storage_class", storage[0], storage[1]))
     prometheus = _most_common(
         [(obj.namespace, obj.file) for obj in objects if obj.kind == "Prometheus" and obj.namespace]
     )
     if prometheus:
         found.append(Proposal("monitoring.namespace", prometheus[0], prometheus[1]))
+    elif not mechanisms.monitoring(objects, detection.propose):
+        detection.not_found("monitoring.namespace", "no Prometheus or kube-prometheus-stack chart")
 
 
 def detect(repo: Path) -> Detection:
@@ -324,6 +328,12 @@ def detect(repo: Path) -> Detection:
     detection = Detection()
     for service in SERVICES:
         _detect_service(service, objects, detection)
-    _detect_gpu(objects, detection)
+    gpu_pods = _detect_gpu(objects, detection)
+    mechanisms.gpu_nodes(objects, gpu_pods, detection.propose, detection.not_found)
     _detect_others(objects, detection)
+    mechanisms.lists(objects, detection.propose, detection.not_found)
+    mechanisms.gateways(objects, detection.propose, detection.not_found)
+    mechanisms.backups(objects, detection.propose, detection.not_found)
+    mechanisms.policy_engine(objects, detection.propose, detection.not_found)
+    mechanisms.ingress(objects, detection.propose, detection.not_found)
     return detection

@@ -180,7 +180,7 @@ def _detected(repo: Path) -> dict[str, Any]:
     for proposal in detection.proposals:
         out(f"  {proposal.key:<{width}}  {flow(proposal.value)}   ({proposal.file})")
     for missing in detection.missing:
-        out(f"  not found: {missing}: the default is kept")
+        out(f"  not found: {missing}")
     return detection.given()
 
 

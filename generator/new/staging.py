@@ -74,7 +74,6 @@ def _existing_ancestor(path: Path) -> Path:
     return Path(tempfile.gettempdir())
 
 
-
 @contextmanager
 def staged(
     src: str, data: Mapping[str, Any], *, near: Path | None = None, vcs_ref: str | None = None

@@ -91,10 +91,12 @@ class Report:
         return any(finding.severity in failing for finding in self.findings)
 
 
-def finding(item: Rule, obj: K8sObject, hit: Hit) -> Finding:
+def finding(item: Rule, obj: K8sObject, hit: Hit, facts: Cluster | None = None) -> Finding:
+    """A finding at the hit's line; its fix names the values of the profile it was checked against."""
     file, line, message = place(obj, hit)
     field = dotted((*obj.origin.prefix, *hit.path)) if obj.origin.prefix else dotted(hit.path)
-    return Finding(item.id, item.severity, message, file, line, obj.ref, item.fix_hint, field)
+    fix = item.fix_hint if facts is None else item.fix_for(facts)
+    return Finding(item.id, item.severity, message, file, line, obj.ref, fix, field)
 
 
 @cache
@@ -177,7 +179,7 @@ def check_object(obj: K8sObject, options: Options, result: UnitResult) -> None:
             if item.check is None or item.id in disabled or (shared and item.applies is Applies.APPS):
                 continue
             try:
-                found.extend(finding(item, obj, hit) for hit in item.check(obj, facts))
+                found.extend(finding(item, obj, hit, facts) for hit in item.check(obj, facts))
             except Exception as error:  # a rule bug must not hide the other findings
                 result.notes.append(
                     f"internal error: {item.id} failed on {obj.ref} ({obj.origin.file}): {error!r}"
@@ -270,7 +272,7 @@ def _set_findings(summaries: list[Summary], options: Options, facts: Cluster, re
                 summary.origin.file,
                 line,
                 summary.ref,
-                item.fix_hint,
+                item.fix_for(cluster_for(summary.origin.file) if options.cluster is None else facts),
                 dotted((*prefix, *hit.path)),
             )
             if item.id in summary.suppressed:

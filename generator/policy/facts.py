@@ -14,13 +14,16 @@ from generator.policy.k8s import (
     pod_of,
     sequence,
 )
+from generator.policy.k8s import labels as labels_of
 from generator.policy.model import K8sObject, Summary
 from generator.policy.rules.serving import admits_litellm, is_model_server
 from generator.policy.selectors import egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
-SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget"})
-SUMMARY_KINDS = WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim"}
+SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
+SUMMARY_KINDS = (
+    WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
+)
 MODEL_MOUNT = "/models"
 
 
@@ -66,12 +69,28 @@ def summarize(
         )
 
     tier_label = cluster.backup_tier_label
+    if kind == "Schedule" and not obj.api_version.startswith("velero.io/"):
+        return None
+    if kind == "Ingress":
+        metadata = mapping(obj.data.get("metadata"))
+        annotations = {str(k): str(v) for k, v in mapping(metadata.get("annotations")).items()}
+        return summary(
+            spec=mapping(obj.data.get("spec")), labels=labels_of(metadata), annotations=annotations
+        )
+    if kind == "NetworkPolicy":  # Kubernetes' (rules/netpol.py); Cilium's kinds below
+        if not obj.api_version.startswith("networking.k8s.io/"):
+            return None
+        return summary(spec=mapping(obj.data.get("spec")))
     if kind in SPEC_KINDS:
         labels = {str(k): str(v) for k, v in mapping(mapping(obj.data.get("metadata")).get("labels")).items()}
         return summary(spec=mapping(obj.data.get("spec")), labels=labels)
     if kind == "PersistentVolumeClaim":
         tier = mapping(mapping(obj.data.get("metadata")).get("labels")).get(tier_label)
-        return summary(tier=None if tier is None else str(tier), spec=mapping(obj.data.get("spec")))
+        return summary(
+            tier=None if tier is None else str(tier),
+            spec=mapping(obj.data.get("spec")),
+            labels=labels_of(obj.data.get("metadata")),
+        )
     if kind in NETWORK_POLICY_KINDS:
         specs = [
             (base, spec) for base, spec in policy_specs(obj) if isinstance(spec.get("endpointSelector"), dict)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
+from generator.cluster import gitops
 from generator.policy import kustomize
 from generator.policy.config import Config, Limits
 from generator.policy.k8s import KUSTOMIZE_API, mapping
@@ -42,6 +43,8 @@ class Unit:
     reason: str = "no such file or directory"
     # For a file inside a kustomization directory that no build of the run includes: that kustomization.
     unbuilt: str | None = None
+    # The namespace a Flux Kustomization or an Argo CD Application gives the unit's objects (gitops.py).
+    target: gitops.Target | None = None
 
 
 @dataclass
@@ -185,9 +188,12 @@ def discover(paths: Sequence[str], build: bool, config: Config | None = None) ->
         else:
             walk.missing.append(Unit("missing", str(path)))
     found = Discovery(notes=list(walk.notes))
+    targets = _gitops_targets(paths, [file for file, _, _ in walk.files], config.limits)
     can_build = build and kustomize.tool() is not None
     plan = _plan_builds(walk.kustomizations) if can_build else _Builds()
-    found.units.extend(Unit("kustomization", root) for root in plan.roots)
+    found.units.extend(
+        Unit("kustomization", root, target=gitops.target_for(root, targets)) for root in plan.roots
+    )
     kustomization_files: dict[Path, str | None] = {}
     directories: dict[str, str] = {}
     for file, namespace, enclosing in walk.files:
@@ -200,7 +206,8 @@ def discover(paths: Sequence[str], build: bool, config: Config | None = None) ->
                 kfile = kustomize.kustomization_file(enclosing)
                 kustomization_files[enclosing] = str(kfile) if readable and kfile else None
             unbuilt = kustomization_files[enclosing]
-        found.units.append(Unit("file", file, namespace, unbuilt=unbuilt))
+        target = gitops.target_for(file, targets) if targets else None
+        found.units.append(Unit("file", file, namespace, unbuilt=unbuilt, target=target))
     found.units.extend(walk.missing)
     found.units = list(dict.fromkeys(found.units))  # a path given twice (or inside a given directory)
     for chart in dict.fromkeys(walk.charts):
@@ -220,6 +227,33 @@ def discover(paths: Sequence[str], build: bool, config: Config | None = None) ->
     return found
 
 
+def _gitops_targets(paths: Sequence[str], files: list[str], limits: Limits) -> list[gitops.Target]:
+    """The Flux Kustomizations and Argo CD Applications of the run's files, and of the files beside each
+    directory given (an app's `ks.yaml` sits next to its `app/` directory)."""
+    beside = []
+    for raw in paths:
+        path = Path(raw).absolute()
+        # Not above the repository: a checked repository root has no ks.yaml of its own beside it.
+        if path.is_dir() and path.parent != path and gitops.repository_root(str(path)) != str(path):
+            try:
+                beside += [
+                    entry.path
+                    for entry in sorted(os.scandir(path.parent), key=lambda entry: entry.name)
+                    if entry.name.endswith(YAML_SUFFIXES) and entry.is_file(follow_symlinks=False)
+                ]
+            except OSError:
+                continue
+
+    def read(file: str) -> list[Any] | None:
+        text, _ = _read_text(file, limits)
+        if text is None or not gitops.mentions_gitops(text):
+            return None
+        docs, _ = _parse(text, file, limits)
+        return docs
+
+    return gitops.find_targets(dict.fromkeys([*files, *beside]), read)
+
+
 @dataclass
 class Loaded:
     """The objects of a unit and the findings about its input."""
@@ -236,14 +270,23 @@ def load(unit: Unit, limits: Limits | None = None) -> Loaded:
         message = f"cannot read {unit.path}: {unit.reason}"
         return Loaded(findings=[input_finding("AIA001", unit.path, 1, message)])
     if unit.kind == "kustomization":
-        return _load_kustomization(Path(unit.path), limits)
+        return _place(_load_kustomization(Path(unit.path), limits), unit.target)
     loaded = _load_file(unit.path, unit.namespace, limits)
+    _place(loaded, unit.target)
     if unit.unbuilt is not None and loaded.objects:
         message = (
             f"not part of any kustomize build: {shown(unit.unbuilt)} does not include this file (directly "
             "or through a base), so it is not deployed with it; its objects were checked as written"
         )
         loaded.findings.append(input_finding("AIA008", unit.path, 1, message))
+    return loaded
+
+
+def _place(loaded: Loaded, target: gitops.Target | None) -> Loaded:
+    """Give the objects the namespace their GitOps controller applies them in."""
+    if target is not None:
+        for obj in loaded.objects:
+            obj.namespace = gitops.namespace_of(obj.kind, obj.namespace, target)
     return loaded
 
 

@@ -154,6 +154,8 @@ class Summary:
     # Services, routes, monitors, disruption budgets and PVCs: their spec, for the rules across objects.
     spec: dict[str, Any] | None = None
     labels: dict[str, str] | None = None
+    # Ingresses: their annotations (the class and the controller's streaming settings).
+    annotations: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,10 @@ class Rule:
     def fix_hint(self) -> str:
         return self.fix.format(**cluster().values())
 
+    def fix_for(self, facts: Cluster) -> str:
+        """The fix hint with the values of the profile a finding was checked against (its lists too)."""
+        return _fix_text(self.fix, facts)
+
     @cached_property
     def title_text(self) -> str:
         return self.title.format(**cluster().values())
@@ -71,6 +75,11 @@ class Rule:
     @cached_property
     def why_text(self) -> str:
         return self.why.format(**cluster().values())
+
+
+@cache
+def _fix_text(template: str, facts: Cluster) -> str:
+    return template.format(**facts.values())
 
 
 APPLIES_TEXT: dict[Applies, str] = {

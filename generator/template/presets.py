@@ -18,9 +18,7 @@ def preset_path(name: str) -> Path:
     """The file of a preset; a UsageError naming the known presets when it does not exist."""
     path = PRESETS_DIR / f"{name}.yml"
     if not path.is_file():
-        raise UsageError(
-            f"unknown preset {name!r}", hint=f"known presets: {', '.join(preset_names())}"
-        )
+        raise UsageError(f"unknown preset {name!r}", hint=f"known presets: {', '.join(preset_names())}")
     return path
 
 

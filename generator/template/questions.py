@@ -254,9 +254,7 @@ def check(question: Question, value: Any, context: Mapping[str, Any]) -> str | N
     return message or None
 
 
-def resolve(
-    answers: Mapping[str, Any], questions: list[Question] | None = None
-) -> dict[str, Any]:
+def resolve(answers: Mapping[str, Any], questions: list[Question] | None = None) -> dict[str, Any]:
     """Every question's value: the given answer, else the default, computed in file order."""
     context: dict[str, Any] = {}
     for question in questions if questions is not None else load_questions():

@@ -299,4 +299,3 @@ def latest_release_tag(tags: Iterable[str]) -> str | None:
         if not version.is_prerelease and (best is None or version > best[0]):
             best = (version, tag)
     return best[1] if best else None
-

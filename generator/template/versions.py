@@ -239,4 +239,3 @@ def read_template(src: str, vcs_ref: str | None) -> TemplateVersion:
             hint="nothing was written; choose another --vcs-ref or --template",
         ) from None
     return TemplateVersion(src=src, ref=ref, config=config, notes=tuple(notes))
-

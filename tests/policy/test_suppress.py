@@ -71,13 +71,16 @@ def checkov(annotations: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def test_checkov_skips_with_a_reason_pass_and_other_annotations_are_not_skips() -> None:
-    assert checkov(
-        {
-            "checkov.io/skip1": "CKV_K8S_43=pinned by a release tag",
-            "bridgecrew.io/skip2": "CKV2_K8S_6=Cilium enforces the CiliumNetworkPolicy",
-            "aiapp/description": "CKV_K8S_43",
-        }
-    ) == []
+    assert (
+        checkov(
+            {
+                "checkov.io/skip1": "CKV_K8S_43=pinned by a release tag",
+                "bridgecrew.io/skip2": "CKV2_K8S_6=Cilium enforces the CiliumNetworkPolicy",
+                "aiapp/description": "CKV_K8S_43",
+            }
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(

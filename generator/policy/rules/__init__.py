@@ -2,8 +2,10 @@
 
 from generator.policy.rules import (
     apps,
+    backups,
     gpu,
     hardening,
+    ingresses,
     inputs,
     network,
     objects,
@@ -16,8 +18,10 @@ from generator.policy.rules import (
 
 __all__ = [
     "apps",
+    "backups",
     "gpu",
     "hardening",
+    "ingresses",
     "inputs",
     "network",
     "objects",

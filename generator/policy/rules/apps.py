@@ -114,6 +114,20 @@ def route_timeout_cuts_streams(
                 )
 
 
+def _parent_problem(named: str, parent: dict[str, Any], facts: Cluster) -> tuple[str, tuple[str, ...]] | None:
+    """Why a parentRef attaches to none of the profile's Gateways (message, field), or None."""
+    listeners = [section for namespace, name, section in facts.all_gateways if f"{namespace}/{name}" == named]
+    if not listeners:
+        wanted = ", ".join(f"{namespace}/{name}" for namespace, name, _ in facts.all_gateways)
+        plural = "s are" if len(facts.all_gateways) > 1 else " is"
+        return f"parentRef names Gateway {named}; the cluster's gateway{plural} {wanted}", ()
+    written = parent.get("sectionName")
+    if written is None or None in listeners or written in listeners:
+        return None
+    shown = ", ".join(f'"{section}"' for section in listeners)
+    return f'sectionName "{written}" is not the gateway listener {shown}', ("sectionName",)
+
+
 @set_rule(
     id="AIA902",
     slug="route-wrong-parent-or-port",
@@ -122,11 +136,12 @@ def route_timeout_cuts_streams(
     family=FAMILY,
     section=None,
     quote=None,
-    why="A route whose parent is not the cluster's Gateway ({gateway_namespace}/{gateway_name}) is never "
+    why="A route whose parent is not one of the cluster's Gateways ({gateways}) is never "
     "accepted, and a backendRef whose port the Service does not expose gets no endpoints: either way the "
     "app is unreachable, silently (only the route's status says so).",
     fix="parentRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, namespace: {gateway_namespace}, "
-    "name: {gateway_name}, sectionName: {gateway_section}}}]; backendRefs port: one of the Service's ports.",
+    "name: {gateway_name}, sectionName: {gateway_section}}}] (or another Gateway of the profile: "
+    "{gateways}); backendRefs port: one of the Service's ports.",
 )
 def route_wrong_parent_or_port(
     summaries: Sequence[Summary], cluster: Cluster
@@ -141,29 +156,11 @@ def route_wrong_parent_or_port(
             if parent.get("kind", "Gateway") != "Gateway":
                 continue
             namespace = parent.get("namespace", route.namespace)
-            wanted = f"{facts.gateway_namespace}/{facts.gateway_name}"
             path = ("spec", "parentRefs", index)
-            if f"{namespace}/{parent.get('name')}" != wanted:
-                yield (
-                    route,
-                    Hit(
-                        path,
-                        f"parentRef names Gateway {namespace}/{parent.get('name')}; "
-                        f"the cluster's gateway is {wanted}",
-                    ),
-                )
-            elif (
-                facts.gateway_section
-                and parent.get("sectionName", facts.gateway_section) != facts.gateway_section
-            ):
-                yield (
-                    route,
-                    Hit(
-                        (*path, "sectionName"),
-                        f'sectionName "{parent.get("sectionName")}" is not '
-                        f'the gateway listener "{facts.gateway_section}"',
-                    ),
-                )
+            hit = _parent_problem(f"{namespace}/{parent.get('name')}", parent, facts)
+            if hit is not None:
+                message, field = hit
+                yield route, Hit((*path, *field), message)
         for index, position, ref in _backends(route):
             where = ("spec", "rules", index, "backendRefs", position)
             if "port" not in ref:

@@ -10,6 +10,7 @@ from generator.policy.k8s import NETWORK_POLICY_KINDS, mapping, sequence
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary
 from generator.policy.registry import object_rule, set_rule
 from generator.policy.roles import services
+from generator.policy.rules import netpol
 from generator.policy.selectors import (
     NAMESPACE_KEY,
     SERVICE_ACCOUNT_KEY,
@@ -32,7 +33,7 @@ def _every_pod(selector: Any) -> bool:
 @set_rule(
     id="AIA601",
     slug="workload-without-network-policy",
-    title="Every workload is selected by a CiliumNetworkPolicy",
+    title="Every workload is isolated by a network policy of the cluster's engine ({policy_engine})",
     severity=Severity.ERROR,
     family="network",
     section=SECTION,
@@ -41,15 +42,23 @@ def _every_pod(selector: Any) -> bool:
     "anything. Policies are collected from every file of the run, wherever they live (a `policies/` tree "
     "counts), so check the repository, not a single file. A CiliumClusterwideNetworkPolicy that selects "
     "every pod (`endpointSelector: {{}}`, such as a cluster-wide DNS allowance) is a baseline for the "
-    "whole cluster, not the workload's own policy, and does not count.",
-    fix="Add a CiliumNetworkPolicy in the workload's namespace whose endpointSelector.matchLabels are a "
+    "whole cluster, not the workload's own policy, and does not count. With the profile's "
+    "`network.policy_engine: kubernetes`, `networking.k8s.io/v1` NetworkPolicies count instead, and they "
+    "must isolate both ingress and egress (`policyTypes`, Kubernetes' defaulting); with `none` (a CNI "
+    "without policies, such as flannel) the rule does not report.",
+    fix="Add a CiliumNetworkPolicy (engine kubernetes: a NetworkPolicy with policyTypes [Ingress, Egress]) "
+    "in the workload's namespace whose endpointSelector.matchLabels (podSelector) are a "
     "subset of the pod template labels (e.g. app.kubernetes.io/name: <app>).",
     applies=Applies.SCOPE,
 )
 def workload_without_network_policy(
     summaries: Sequence[Summary], cluster: Cluster
 ) -> Iterator[tuple[Summary, Hit]]:
-    del cluster
+    if cluster.policy_engine == "none":
+        return
+    if cluster.policy_engine == "kubernetes":
+        yield from netpol.uncovered(summaries)
+        return
     found = coverage(summaries)
     for namespace, workloads in found.workloads.items():
         for summary in workloads:
@@ -152,13 +161,17 @@ def coverage(summaries: Sequence[Summary]) -> _Coverage:
     "cannot resolve names unless a policy selecting it (this one, another one in its namespace or a "
     "cluster-wide one: Cilium allows the union) allows port 53 to kube-dns. toFQDNs rules only match names "
     "looked up through Cilium's DNS proxy, so a pod whose policies use toFQDNs also needs the `rules: dns:` "
-    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported.",
+    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported. With "
+    "`network.policy_engine: kubernetes`, the same for NetworkPolicies with egress rules: port 53 to the "
+    "DNS namespace from it or another policy selecting the same pods.",
     fix="Add an egress rule to kube-dns: `toEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
     '{kube_dns_namespace}, k8s:k8s-app: {kube_dns_app}}}}}]` with `toPorts: [{{ports: [{{port: "53", '
     'protocol: UDP}}, {{port: "53", protocol: TCP}}], rules: {{dns: [{{matchPattern: "*"}}]}}}}]`.',
     applies=Applies.SCOPE,
 )
 def egress_without_dns_rule(summaries: Sequence[Summary], cluster: Cluster) -> Iterator[tuple[Summary, Hit]]:
+    if cluster.policy_engine == "kubernetes":
+        yield from netpol.dns_gaps(summaries, cluster)
     found = coverage(summaries)
 
     def elsewhere(number: int, index: int, fact: str) -> bool:
@@ -353,9 +366,13 @@ def _service_ports(cluster: Cluster) -> list[tuple[dict[str, str], str, int, int
     "Service port drops every connection when the two differ.",
     fix="List the pod port in the rule's toPorts ({litellm_target_port} for LiteLLM, {qdrant_target_port} "
     "for Qdrant).",
-    kinds=sorted(NETWORK_POLICY_KINDS),
+    kinds=sorted(NETWORK_POLICY_KINDS | {netpol.KIND}),
 )
 def shared_service_pod_port(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    if obj.kind == netpol.KIND:
+        if cluster.policy_engine == "kubernetes" and obj.api_version.startswith(netpol.API_GROUP):
+            yield from netpol.shared_service_egress(obj, cluster)
+        return
     services = _service_ports(cluster)
     for base, spec in policy_specs(obj):
         for index, rule in enumerate(sequence(spec.get("egress"))):
@@ -393,7 +410,7 @@ def _peer(selector: Any, obj: K8sObject, cluster: Cluster) -> str:
     written = match_labels(selector).get(NAMESPACE_KEY)
     cluster_wide = obj.kind == "CiliumClusterwideNetworkPolicy"
     namespace = written if written is not None else (None if cluster_wide else obj.namespace)
-    if namespace is not None and namespace == cluster.gateway_namespace:
+    if namespace is not None and namespace in {gateway[0] for gateway in cluster.all_gateways}:
         return "gateway"
     litellm = dict(cluster.litellm_selector)
     if (
@@ -489,8 +506,8 @@ def _ingress(obj: K8sObject, cluster: Cluster) -> Iterator[tuple[str, Hit]]:
                         "other",
                         Hit(
                             where,
-                            f"ingress fromEndpoints selects {peer}; only namespace "
-                            f'"{cluster.gateway_namespace}" may reach apps',
+                            f"ingress fromEndpoints selects {peer}; only the gateway namespace "
+                            f"({cluster.values()['gateway_namespaces']}) may reach apps",
                         ),
                     )
 
@@ -504,25 +521,34 @@ _PEERS_QUOTE = (
 @object_rule(
     id="AIA604",
     slug="ingress-not-from-gateway",
-    title="Ingress only from the gateway namespace",
+    title="Ingress only from the gateway namespaces ({gateway_namespaces})",
     severity=Severity.ERROR,
     family="network",
     section=_PEERS_SECTION,
     quote=_PEERS_QUOTE,
     why="Apps are reached through the gateway only; any other ingress peer (another namespace, an "
     "entity such as world or cluster, a CIDR, or a rule without a peer, which allows every source) opens "
-    "the app beyond it. Admitted besides the gateway namespace: the gateway's own entities "
+    "the app beyond it. Admitted besides the namespaces of the profile's Gateways ({gateway_namespaces}): "
+    "the gateway's own entities "
     "({gateway_entities}: Cilium's Gateway API Envoy); LiteLLM's pods (namespace {litellm_namespace}, "
     "{litellm_selector}), which call the model servers registered with it; and the monitoring namespace of "
     "the cluster facts ({monitoring_namespace}), when Prometheus scrapes apps, on the ports a rule names "
     "(the metrics port), never every port. Pods of the app's own namespace and the node entities "
     "are reported separately, as notes (AIA605, AIA606). The shared services' own policies are not apps' "
-    "policies: every app namespace calls them.",
+    "policies: every app namespace calls them. With `network.policy_engine: kubernetes` the same holds for "
+    "NetworkPolicy `from` peers (a rule without `from`, an ipBlock, or a namespaceSelector of other or all "
+    "namespaces).",
     fix="Allow ingress only `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
-    '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`); remove other peers.',
-    kinds=sorted(NETWORK_POLICY_KINDS),
+    '"{gateway_namespace}"}}}}]` (and `fromEntities: [{gateway_entities}]`); with NetworkPolicies, '
+    "`from: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {gateway_namespace}}}}}}}]`; "
+    "remove other peers.",
+    kinds=sorted(NETWORK_POLICY_KINDS | {netpol.KIND}),
 )
 def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    if obj.kind == netpol.KIND:
+        if cluster.policy_engine == "kubernetes" and obj.api_version.startswith(netpol.API_GROUP):
+            yield from netpol.ingress_peers(obj, cluster)
+        return
     yield from (hit for verdict, hit in _ingress(obj, cluster) if verdict == "other")
 
 

@@ -39,32 +39,42 @@ def secret_with_data(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
 
 
 def _store_problem(ref: Any, cluster: Cluster) -> str | None:
+    """What is wrong with a store reference: None when it names one of the profile's stores."""
     ref = mapping(ref)
     name, kind = ref.get("name"), ref.get("kind", "SecretStore")
-    problems = []
-    if kind != cluster.secret_store_kind:
-        problems.append(f"kind {kind}" + (" (the default)" if "kind" not in ref else ""))
-    if name != cluster.secret_store:
-        problems.append(f'store "{name}"')
-    if not problems:
+    stores = cluster.all_secret_stores
+    if any((kind, name) == (store_kind, store_name) for store_kind, store_name, _ in stores):
         return None
-    return (
-        f'reads from {" and ".join(problems)}; secrets come from the {cluster.secret_store_kind} '
-        f'"{cluster.secret_store}"'
-    )
+    problems = []
+    if kind not in {store_kind for store_kind, _, _ in stores}:
+        problems.append(f"kind {kind}" + (" (the default)" if "kind" not in ref else ""))
+    if name not in {store_name for _, store_name, _ in stores} or not problems:
+        problems.append(f'store "{name}"')
+    wanted = " or ".join(f'the {store_kind} "{store_name}"' for store_kind, store_name, _ in stores)
+    return f"reads from {' and '.join(problems)}; secrets come from {wanted}"
+
+
+def _store_of(obj: K8sObject, cluster: Cluster) -> tuple[str, str, str] | None:
+    """The profile's store the ExternalSecret's secretStoreRef names (None: another, or none)."""
+    base = ("spec", "externalSecretSpec") if obj.kind == "ClusterExternalSecret" else ("spec",)
+    ref = mapping(mapping(dig(obj.data, *base)).get("secretStoreRef"))
+    kind, name = ref.get("kind", "SecretStore"), ref.get("name")
+    return next((store for store in cluster.all_secret_stores if store[:2] == (kind, name)), None)
 
 
 @object_rule(
     id="AIA502",
     slug="externalsecret-store",
-    title="ExternalSecrets read from the {secret_store_kind} {secret_store}",
+    title="ExternalSecrets read from a secret store of the cluster ({secret_stores})",
     severity=Severity.ERROR,
     family="secrets",
     section=SECTION,
     quote="  secretStoreRef:\n    name: bitwarden-backend\n    kind: ClusterSecretStore",
-    why="Only the {secret_store} {secret_store_kind} is connected to Bitwarden; another kind (SecretStore is "
-    "the default when `kind` is left out) or another store is not part of the cluster's secret flow.",
-    fix="Set `spec.secretStoreRef: {{name: {secret_store}, kind: {secret_store_kind}}}`.",
+    why="Only the profile's stores ({secret_stores}) are connected to the secret backend; another kind "
+    "(SecretStore is the default when `kind` is left out) or another store is not part of the cluster's "
+    "secret flow.",
+    fix="Name one of the profile's stores ({secret_stores}); new apps use "
+    "`spec.secretStoreRef: {{name: {secret_store}, kind: {secret_store_kind}}}`.",
     applies=Applies.SCOPE,
     kinds=("ExternalSecret", "ClusterExternalSecret"),
 )
@@ -91,21 +101,27 @@ def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
         yield Hit(
             base,
             f"ExternalSecret has no secretStoreRef; set the {cluster.secret_store_kind} "
-            f'"{cluster.secret_store}"',
+            f'"{cluster.secret_store}"'
+            + (
+                f" (or another store of the profile: {cluster.values()['secret_stores']})"
+                if len(cluster.all_secret_stores) > 1
+                else ""
+            ),
         )
 
 
 @object_rule(
     id="AIA503",
     slug="externalsecret-api-version",
-    title="ExternalSecrets use the API version the cluster serves ({secret_store_api_version})",
+    title="ExternalSecrets use the API version the cluster serves ({secret_store_api_versions})",
     severity=Severity.ERROR,
     family="secrets",
     section=SECTION,
     quote="apiVersion: external-secrets.io/v1beta1",
     why="external-secrets serves `external-secrets.io/v1` from 0.16 on and stopped serving `v1beta1` in "
     "0.17 (release notes of v0.17.0); the cluster profile says which one this cluster serves "
-    "({secret_store_api_version}). An object of a version that is not served is refused by the API server, "
+    "({secret_store_api_versions}; per store, when the profile lists several). An object of a version "
+    "that is not served is refused by the API server, "
     "and the app starts without its secrets.",
     fix="Set `apiVersion: {secret_store_api_version}` (the fields are the same for ExternalSecrets).",
     applies=Applies.SCOPE,
@@ -113,6 +129,8 @@ def externalsecret_store(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
 )
 def externalsecret_api_version(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     version = obj.data.get("apiVersion")
-    wanted = cluster.secret_store_api_version
-    if isinstance(version, str) and version.startswith(API_GROUP) and version != wanted:
-        yield Hit(("apiVersion",), f"{obj.kind} uses {version}; this cluster serves {wanted}")
+    store = _store_of(obj, cluster)
+    wanted = {store[2]} if store else {version for _, _, version in cluster.all_secret_stores}
+    if isinstance(version, str) and version.startswith(API_GROUP) and version not in wanted:
+        shown = " or ".join(sorted(wanted))
+        yield Hit(("apiVersion",), f"{obj.kind} uses {version}; this cluster serves {shown}")

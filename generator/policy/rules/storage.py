@@ -1,4 +1,5 @@
-"""Storage rules: the storage class, Velero backup tiers, and models only on PVCs."""
+"""Storage rules: the storage classes, Velero backup tiers (when the cluster selects by tier label), and
+models only on PVCs. The other backup mechanisms have their rules in backups.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from generator.policy.registry import object_rule, set_rule
 SECTION = "Model Storage Pattern"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 SHM_PATH = "/dev/shm"
+# The backup mechanism whose rules live here (docs/cluster.md `backup.mechanism`).
+TIER_LABEL = "tier-label"
 _MODEL_PATH = re.compile(r"(^|/)[^/]*(model|huggingface)[^/]*(/|$)", re.IGNORECASE)
 
 
@@ -40,18 +43,20 @@ CLAIM_KINDS = ("PersistentVolumeClaim", "StatefulSet")
 @object_rule(
     id="AIA201",
     slug="pvc-storage-class",
-    title="PVCs use the {storage_class} StorageClass",
+    title="PVCs use a StorageClass of the cluster ({storage_classes})",
     severity=Severity.ERROR,
     family="storage",
     section=f"{SECTION} > Requirements",
     quote="Use `proxmox-csi` StorageClass",
-    why="Only `{storage_class}` volumes are provisioned and backed up the way the house rules expect; a "
-    "missing storageClassName silently takes the cluster default.",
-    fix="Set `spec.storageClassName: {storage_class}`.",
+    why="Only the profile's storage classes ({storage_classes}) are provisioned and backed up the way the "
+    "house rules expect; a missing storageClassName silently takes the cluster default.",
+    fix="Use one of the cluster's classes ({storage_classes}); new PVCs get the first: "
+    "`spec.storageClassName: {storage_class}`.",
     applies=Applies.SCOPE,
     kinds=CLAIM_KINDS,
 )
 def pvc_storage_class(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    classes = cluster.all_storage_classes
     for label, _, spec, path in claims_of(obj):
         value = spec.get("storageClassName")
         if value is None:
@@ -60,10 +65,10 @@ def pvc_storage_class(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
                 f"{label} has no storageClassName, so it gets the cluster default instead of "
                 f'"{cluster.storage_class}"',
             )
-        elif value != cluster.storage_class:
+        elif value not in classes:
+            shown = ("one of " if len(classes) > 1 else "") + ", ".join(f'"{name}"' for name in classes)
             yield Hit(
-                (*path, "spec", "storageClassName"),
-                f'{label} uses StorageClass "{value}"; PVCs use "{cluster.storage_class}"',
+                (*path, "spec", "storageClassName"), f'{label} uses StorageClass "{value}"; PVCs use {shown}'
             )
 
 
@@ -74,19 +79,22 @@ def _tier(metadata: dict[str, Any], cluster: Cluster) -> Any:
 @object_rule(
     id="AIA202",
     slug="pvc-backup-tier",
-    title="PVCs carry the Velero backup-tier label",
+    title="PVCs carry the Velero backup-tier label (backup.mechanism tier-label)",
     severity=Severity.ERROR,
     family="storage",
     section=SECTION,
     quote="backup.velero.io/backup-tier: GFS  # For critical models",
-    why="The Velero schedules select volumes by `{backup_tier_label}`; a PVC without a valid tier is "
-    "never backed up.",
+    why="On a cluster whose Velero schedules select volumes by `{backup_tier_label}` (the profile's "
+    "`backup.mechanism: tier-label`), a PVC without a valid tier is never backed up. Other mechanisms: "
+    "AIA206, AIA207.",
     fix="Add the label `{backup_tier_label}` with one of the tiers ({backup_tiers}): GFS for critical "
     "data, Daily for caches.",
     applies=Applies.SCOPE,
     kinds=CLAIM_KINDS,
 )
 def pvc_backup_tier(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    if cluster.backup_mechanism != TIER_LABEL:
+        return
     for label, metadata, _, path in claims_of(obj):
         tier = _tier(metadata, cluster)
         if tier is None:
@@ -108,7 +116,7 @@ def is_model_data(name: str, metadata: dict[str, Any]) -> bool:
 @object_rule(
     id="AIA203",
     slug="model-pvc-gfs",
-    title="Model PVCs use the GFS tier (Daily only for caches)",
+    title="Model PVCs use the {critical_tier} tier (backup.mechanism tier-label)",
     severity=Severity.ERROR,
     family="storage",
     section=f"{SECTION} > Requirements; AI-DOMAIN ANTI-PATTERNS > Resource Management",
@@ -121,6 +129,8 @@ def is_model_data(name: str, metadata: dict[str, Any]) -> bool:
     kinds=CLAIM_KINDS,
 )
 def model_pvc_gfs(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+    if cluster.backup_mechanism != TIER_LABEL:
+        return
     for label, metadata, _, path in claims_of(obj):
         tier = _tier(metadata, cluster)
         name = str(metadata.get("name", obj.name))
@@ -144,7 +154,8 @@ def model_pvc_gfs(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     quote="Store models in PVCs - never use emptyDir or ephemeral storage",
     why="An emptyDir or ephemeral volume is lost on every restart and reschedule, so the model is "
     "downloaded again each time. A memory emptyDir at /dev/shm is shared memory, not model storage.",
-    fix="Mount a PVC ({storage_class}, tier {critical_tier}) at the model path instead of the emptyDir.",
+    fix="Mount a PVC ({storage_class}) at the model path instead of the emptyDir (backed up as critical "
+    "data where the cluster backs up volumes).",
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
@@ -179,7 +190,8 @@ def model_on_ephemeral_volume(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]
 @set_rule(
     id="AIA205",
     slug="pod-backup-tier",
-    title="Pods that mount PVCs carry the backup tier of their most critical volume",
+    title="Pods that mount PVCs carry the backup tier of their most critical volume (backup.mechanism "
+    "tier-label)",
     severity=Severity.ERROR,
     family="storage",
     section=f"{SECTION} > Requirements",
@@ -191,6 +203,8 @@ def model_on_ephemeral_volume(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]
     applies=Applies.SCOPE,
 )
 def pod_backup_tier(summaries: Sequence[Summary], cluster: Cluster) -> Iterator[tuple[Summary, Hit]]:
+    if cluster.backup_mechanism != TIER_LABEL:
+        return
     tiers = {(s.namespace, s.name): s.tier for s in summaries if s.kind == "PersistentVolumeClaim"}
     for summary in summaries:
         if not summary.claims or summary.pod_labels is None:
