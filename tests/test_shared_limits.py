@@ -37,7 +37,7 @@ def resolve(preset: str, **answers: Any) -> dict[str, Any]:
         ("chat-litellm", {"hostnames": HOSTS}, "at most 16"),
         ("chat-litellm", {"image": "docker.io/vllm/vllm-openai:v0.9.2"}, "is a vLLM image"),
         ("chat-litellm", {"container_args": ["python", "-m", "vllm.entrypoints.api_server"]}, "run vLLM"),
-        ("rag-cpu-qdrant", {"serving_engine": "custom", "image": "ghcr.io/acme/vllm-cpu:1.0"}, "is a vLLM image"),
+        ("rag-cpu-qdrant", {"serving_engine": "custom", "image": "ghcr.io/acme/vllm-cpu:1.0"}, "vLLM image"),
         ("rag-cpu-qdrant", {"namespace": "kube-public", "create_namespace": True}, "Kubernetes creates"),
         ("rag-cpu-qdrant", {"namespace": "kube-node-lease", "create_namespace": True}, "Kubernetes creates"),
         ("rag-cpu-qdrant", {"namespace": "default", "create_namespace": True}, "Kubernetes creates"),
