@@ -23,7 +23,8 @@ GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ai}\ndat
 
 
 def run_aiapp(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], float, float]:
-    """(result, seconds, peak MB) of `aiapp ARGS` in a child process (os.wait4: its own peak memory)."""
+    """(result, seconds, peak MB) of `aiapp ARGS` in a child process, killed at 3x the time limit. The child
+    is reaped with os.wait4, whose resource usage is the child's own peak resident memory."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "AIAPP_ALLOW_TEMP_TEMPLATE": "1"}
     command = [sys.executable, "-m", "generator", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

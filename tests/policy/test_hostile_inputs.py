@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +18,8 @@ import pytest
 
 from generator.policy import Options, check_paths, kustomize
 from generator.policy.config import Config, Limits
-from tests.conftest import ROOT
 from tests.policy.corpus import catalog
+from tests.test_bounded_reader import run_aiapp
 
 SECONDS = 5.0
 MEGABYTES = 300
@@ -75,31 +73,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
 
 
 def run_bounded(*args: str) -> tuple[subprocess.CompletedProcess[str], float, float]:
-    """(result, seconds, peak MB) of `aiapp check ARGS` in a child process, killed at 3x the time limit.
-
-    The child is reaped with os.wait4, whose resource usage is the child's own peak resident memory.
-    """
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "generator", "check", "-j1", "--format", "json", *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.monotonic()
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            seconds = time.monotonic() - start
-            if pid:
-                break
-            if seconds > SECONDS * 3:
-                process.kill()
-                os.wait4(process.pid, 0)
-                pytest.fail(f"aiapp check {' '.join(args)} hung")
-            time.sleep(0.02)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    peak = usage.ru_maxrss / 1024  # kilobytes on Linux
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), seconds, peak
+    """(result, seconds, peak MB) of `aiapp check ARGS` in a child process, killed at 3x the time limit."""
+    return run_aiapp("check", "-j1", "--format", "json", *args, cwd=Path.cwd())
 
 
 RUNS = [(case, False) for case in CASES] + [("alias-bomb", True)]
