@@ -5,6 +5,7 @@ here and ends in one line (exit 2) or a skipped file, within 5 s and 300 MB of t
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,32 +23,50 @@ MEGABYTES = 300
 GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ai}\ndata: {a: b}\n"
 
 
+# Linux keeps a process's peak memory (ru_maxrss) across exec, so a child forked from pytest (hundreds of
+# MB late in a run) would report pytest's size. A small spawner process forks the measured command from
+# its own small memory instead and prints the command's true peak (its descendants', kustomize's, too).
+_SPAWNER = """
+import os, resource, sys
+pid = os.fork()
+if pid == 0:
+    os.close(int(os.environ["AIAPP_PEAK_FD"]))
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+os.write(int(os.environ["AIAPP_PEAK_FD"]), str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_aiapp(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], float, float]:
-    """(result, seconds, peak MB) of `aiapp ARGS` in a child process, killed at 3x the time limit. The child
-    is reaped with os.wait4, whose resource usage is the child's own peak resident memory."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "AIAPP_ALLOW_TEMP_TEMPLATE": "1"}
+    """(result, seconds, peak MB) of `aiapp ARGS` in a child process, killed at 3x the time limit; the
+    peak is the command's own resident memory (see _SPAWNER)."""
     command = [sys.executable, "-m", "generator", *args]
+    read_peak, write_peak = os.pipe()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "AIAPP_ALLOW_TEMP_TEMPLATE": "1",
+           "AIAPP_PEAK_FD": str(write_peak)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         process = subprocess.Popen(
-            command, stdout=out, stderr=err, env=env, cwd=cwd, stdin=subprocess.DEVNULL
+            [sys.executable, "-c", _SPAWNER, *command], stdout=out, stderr=err, env=env, cwd=cwd,
+            stdin=subprocess.DEVNULL, pass_fds=(write_peak,), start_new_session=True,
         )
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            seconds = time.monotonic() - start
-            if pid:
-                break
-            if seconds > SECONDS * 3:
-                process.kill()
-                os.wait4(process.pid, 0)
+        os.close(write_peak)
+        while process.poll() is None:
+            if time.monotonic() - start > SECONDS * 3:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                os.close(read_peak)
                 pytest.fail(f"aiapp {' '.join(args)} hung")
             time.sleep(0.02)
+        seconds = time.monotonic() - start
+        with os.fdopen(read_peak, "rb") as peak_file:
+            peak_kb = int(peak_file.read() or 0)
         out.seek(0)
         err.seek(0)
-        result = subprocess.CompletedProcess(
-            command, os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode()
-        )
-    return result, seconds, usage.ru_maxrss / 1024
+        stdout, stderr = out.read().decode(), err.read().decode()
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return result, seconds, peak_kb / 1024
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], seconds: float, peak: float) -> str:

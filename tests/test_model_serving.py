@@ -319,3 +319,12 @@ def test_agents_md_gives_litellms_egress_rule_to_the_server(rendered_preset) -> 
         ],
         "toPorts": [{"ports": [{"port": "8000", "protocol": "TCP"}]}],
     }
+
+
+@pytest.mark.parametrize("extra", [[13], [13, 13, 13], ["repeat-this"]])
+def test_extra_args_start_with_an_option(extra: list[object]) -> None:
+    """`vllm serve` has one positional argument, the generated model: a leading value is refused by vLLM's
+    real parser ("unrecognized arguments", tests/realcode), so the answer is refused here."""
+    message = check_rule(QUESTIONS["vllm_extra_args"], extra, {}) or ""
+    assert "must start with an option" in message
+    assert check_rule(QUESTIONS["vllm_extra_args"], ["--max-num-seqs", 13], {}) is None
