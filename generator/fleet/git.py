@@ -143,11 +143,8 @@ class TemplateRepo:
         return git_ok("merge-base", "--is-ancestor", older, newer, cwd=self.git_dir)
 
     def config(self, commit: str) -> dict[str, Any] | None:
-        """The template's copier.yml at `commit`, parsed; None when it is missing or not plain YAML.
-
-        Only settings that sit in copier.yml itself are seen: a file that pulls in others (`!include`)
-        counts as unknown (None), and callers then leave the decision to Copier.
-        """
+        """The template's copier.yml at `commit` with the files it includes, parsed as Copier parses it;
+        None when it is missing or cannot be read (callers then leave the decision to Copier)."""
         if commit not in self._configs:
             self._configs[commit] = self._load_config(commit)
         return self._configs[commit]
@@ -155,30 +152,27 @@ class TemplateRepo:
     def _load_config(self, commit: str) -> dict[str, Any] | None:
         import yaml
 
-        unknown_tags: list[str] = []
+        from generator.template.questions import IncludeReader, parse_copier_yml, tree_includes
 
-        class Loader(yaml.SafeLoader):
-            """Safe YAML that notes, instead of refusing, tags such as Copier's `!include`."""
+        def blob(path: str) -> str | None:
+            return git("show", f"{commit}:{path}", cwd=self.git_dir, check=False) or None
 
-        def note(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> None:
-            unknown_tags.append(suffix)
+        readers: list[IncludeReader] = []
 
-        Loader.add_multi_constructor("!", note)
+        def include(pattern: str) -> list[str]:
+            if not readers:  # the tree is listed once, and only for a copier.yml that includes files
+                listed = git("ls-tree", "-r", "--name-only", "-z", commit, cwd=self.git_dir, check=False)
+                readers.append(tree_includes(listed.split("\0"), blob))
+            return readers[0](pattern)
+
         for name in ("copier.yml", "copier.yaml"):
-            text = git("show", f"{commit}:{name}", cwd=self.git_dir, check=False)
+            text = blob(name)
             if not text:
                 continue
             try:
-                documents = list(yaml.load_all(text, Loader=Loader))
-            except yaml.YAMLError:
+                return parse_copier_yml(text, name, include)
+            except (ValueError, yaml.YAMLError):
                 return None
-            if unknown_tags:
-                return None
-            merged: dict[str, Any] = {}
-            for document in documents:
-                if isinstance(document, dict):
-                    merged.update(document)
-            return merged
         return None
 
     def version(self, commit: str) -> Version | None:

@@ -81,7 +81,11 @@ def _cached_clone(clone: Callable[..., str], workdir: Path) -> Callable[..., str
 
 
 def _cached_config(load: Callable[..., Any]) -> Callable[..., Any]:
-    """`load_template_config(path, quiet)` parsed once per file version, returned as a deep copy."""
+    """`load_template_config(path, quiet)` parsed once per file version, returned as a deep copy.
+
+    The key is copier.yml's path and stat: the files it `!include`s are read from the same checkout, and
+    each template version is a checkout of its own (`_cached_clone`), so the path names their version too.
+    """
     parsed: dict[tuple[str, int, int, bool], Any] = {}
 
     def cached(conf_path: Path, quiet: bool = False) -> Any:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -89,21 +90,104 @@ def parse_questions(data: Mapping[str, Any]) -> list[Question]:
     return questions
 
 
-def parse_copier_yml(text: str, origin: str = "copier.yml") -> dict[str, Any]:
-    """copier.yml's text as plain data (yaml.YAMLError when it is not YAML, ValueError when not a mapping)."""
+# An `!include` pattern -> the texts of the files it names, in order (paths relative to the template root).
+IncludeReader = Callable[[str], list[str]]
+# copier.yml settings whose lists Copier concatenates across documents instead of keeping the last one.
+_MERGED_SETTINGS = ("_exclude", "_jinja_extensions", "_secret_questions", "_skip_if_exists")
+
+
+def parse_copier_yml(
+    text: str, origin: str = "copier.yml", include: IncludeReader | None = None
+) -> dict[str, Any]:
+    """copier.yml's text as Copier's loader reads it (copier/_template.py, load_template_config): several
+    YAML documents, `!include PATTERN` replaced by the documents of the files it names, later keys winning
+    and the list settings concatenated. yaml.YAMLError when it is not YAML, ValueError when not a mapping.
+
+    Copier's own loader is not imported here: `aiapp check` reads copier.yml's defaults and must not pay
+    Copier's import (0.3 s); tests/test_copier_yml.py compares the two on every version of the template.
+    """
     # The C loader when libyaml is there: ten times faster on copier.yml, same result.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(text, Loader=loader)
-    if not isinstance(data, dict):
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        """The safe loader plus Copier's `!include`."""
+
+    def included(loader: Any, node: yaml.Node) -> list[Any]:
+        if not isinstance(node, yaml.ScalarNode) or include is None:
+            raise ValueError(f"{origin}: `!include` is not supported here")
+        pattern = str(loader.construct_scalar(node))
+        if PurePosixPath(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
+            raise ValueError(f"{origin}: `!include {cut(pattern)}` must be a path inside the template")
+        documents: list[Any] = []
+        for part in include(pattern):
+            documents.extend(_flat(yaml.load_all(part, Loader=Loader)))
+        return documents
+
+    Loader.add_constructor("!include", included)
+    documents = _flat(yaml.load_all(text, Loader=Loader))
+    if not documents or not all(isinstance(document, dict) for document in documents):
         raise ValueError(f"{origin}: not a mapping")
-    return data
+    merged: dict[str, Any] = {}
+    for document in documents:
+        merged.update(document)
+    for setting in _MERGED_SETTINGS:
+        values = [value for document in documents for value in document.get(setting) or []]
+        if any(setting in document for document in documents):
+            merged[setting] = values
+    return merged
+
+
+def _flat(items: Iterable[Any]) -> list[Any]:
+    """Documents with the lists an `!include` made spliced in, empty documents dropped (Copier's lflatten)."""
+    flat: list[Any] = []
+    for item in items:
+        if isinstance(item, list):
+            flat.extend(_flat(item))
+        elif item:
+            flat.append(item)
+    return flat
+
+
+def disk_includes(root: Path) -> IncludeReader:
+    """`!include` read from a template directory on disk, matched as Copier matches (Path.glob)."""
+    top = root.resolve()
+
+    def read(pattern: str) -> list[str]:
+        texts = []
+        for path in top.glob(pattern):
+            resolved = path.resolve()
+            if not resolved.is_relative_to(top) or not resolved.is_file():
+                raise ValueError(f"`!include {cut(pattern)}` names {path}, outside the template")
+            texts.append(resolved.read_text(encoding="utf-8"))
+        return texts
+
+    return read
+
+
+def tree_includes(names: Iterable[str], read: Callable[[str], str | None]) -> IncludeReader:
+    """`!include` read from a git tree: `names` are its file paths, `read(path)` a blob's text. A `*`, `?`
+    or `[...]` matches within one path segment as in a glob; `**` is not supported (never used here)."""
+    paths = sorted(names)
+
+    def matches(path: str, pattern: str) -> bool:
+        wanted, parts = PurePosixPath(pattern).parts, PurePosixPath(path).parts
+        if len(wanted) != len(parts):
+            return False
+        return all(fnmatchcase(part, want) for part, want in zip(parts, wanted, strict=True))
+
+    def texts(pattern: str) -> list[str]:
+        if "**" in pattern:
+            raise ValueError(f"`!include {cut(pattern)}`: `**` is not supported for a version read from git")
+        return [text for path in paths if matches(path, pattern) and (text := read(path)) is not None]
+
+    return texts
 
 
 @cache
 def load_copier_yml(path: Path | None = None) -> dict[str, Any]:
-    """copier.yml as plain data."""
+    """copier.yml (and the files it includes) as plain data."""
     where = path or copier_yml_path()
-    return parse_copier_yml(where.read_text(encoding="utf-8"), str(where))
+    return parse_copier_yml(where.read_text(encoding="utf-8"), str(where), disk_includes(where.parent))
 
 
 def load_questions(path: Path | None = None) -> list[Question]:

@@ -9,13 +9,20 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from generator.errors import RenderError, UsageError
-from generator.template.questions import load_copier_yml, parse_copier_yml
+from generator.template.questions import (
+    IncludeReader,
+    disk_includes,
+    load_copier_yml,
+    parse_copier_yml,
+    tree_includes,
+)
 from generator.template.source import copier_yml_path, is_url, latest_release_tag
 
 CONFIG_NAMES = ("copier.yml", "copier.yaml")
@@ -91,14 +98,47 @@ def _no_tag_note(src: str) -> str:
     return f"the template {src} has no release tag: rendering HEAD"
 
 
-def _show(repo: Path, refs: Sequence[str]) -> str | None:
-    """The text of copier.yml (or copier.yaml) at the first of `refs` that has one."""
+def _show(repo: Path, refs: Sequence[str], origin: str) -> dict[str, Any] | None:
+    """copier.yml (or copier.yaml) at the first of `refs` that has one, with the files it includes at that
+    same commit, parsed (RenderError when Copier could not read it either)."""
     for ref in refs:
         for name in CONFIG_NAMES:
             result = _git(repo, "cat-file", "blob", f"{ref}:{name}")
             if result.returncode == 0:
-                return result.stdout
+                return _parse(result.stdout, origin, partial(_tree_includes, repo, ref))
     return None
+
+
+def _tree_includes(repo: Path, ref: str) -> IncludeReader:
+    listed = _git(repo, "ls-tree", "-r", "--name-only", "-z", ref)
+    if listed.returncode != 0:
+        raise _Unreachable(_why(listed))
+
+    def blob(path: str) -> str | None:
+        shown = _git(repo, "cat-file", "blob", f"{ref}:{path}")
+        return shown.stdout if shown.returncode == 0 else None
+
+    return tree_includes(listed.stdout.split("\0"), blob)
+
+
+def _parse(text: str, origin: str, includes: Callable[[], IncludeReader]) -> dict[str, Any]:
+    """The parsed copier.yml; its includes are listed only when it has one (most versions have none)."""
+    reader: IncludeReader | None = None
+
+    def include(pattern: str) -> list[str]:
+        nonlocal reader
+        reader = reader or includes()
+        return reader(pattern)
+
+    try:
+        return parse_copier_yml(text, origin, include)
+    except _Unreachable:
+        raise
+    except Exception as error:  # a YAML error of any kind: Copier could not render this version either
+        raise RenderError(
+            f"the {origin} cannot be read: {' '.join(str(error).split())}",
+            hint="nothing was written; choose another --vcs-ref or --template",
+        ) from None
 
 
 def _resolves(repo: Path, refs: Sequence[str]) -> bool:
@@ -107,8 +147,8 @@ def _resolves(repo: Path, refs: Sequence[str]) -> bool:
     )
 
 
-def _read_local(root: Path, vcs_ref: str | None) -> tuple[str, str, list[str]]:
-    """(ref, copier.yml text, notes) of a local git repository, exactly as Copier would check it out."""
+def _read_local(root: Path, vcs_ref: str | None) -> tuple[str, dict[str, Any], list[str]]:
+    """(ref, parsed copier.yml, notes) of a local git repository, exactly as Copier would check it out."""
     if not root.is_dir():
         raise _Unreachable(f"{root} is not a directory")
     notes: list[str] = []
@@ -138,13 +178,15 @@ def _read_local(root: Path, vcs_ref: str | None) -> tuple[str, str, list[str]]:
             # A clean checkout (or the test suite's escape hatch): the files as they are now.
             for name in CONFIG_NAMES:
                 if (root / name).is_file():
-                    return ref, (root / name).read_text(encoding="utf-8"), notes
+                    text = (root / name).read_text(encoding="utf-8")
+                    origin = f"copier.yml of {root} at HEAD"
+                    return ref, _parse(text, origin, partial(disk_includes, root)), notes
             raise _Unreachable(f"{root} has no copier.yml")
     # A branch that exists only as a remote-tracking branch resolves like `git checkout` does (Copier too).
     refs = [ref, f"refs/remotes/origin/{ref}"]
-    text = _show(root, refs)
-    if text is not None:
-        return ref, text, notes
+    config = _show(root, refs, f"copier.yml of {root} at {ref}")
+    if config is not None:
+        return ref, config, notes
     if not _resolves(root, refs):
         raise UsageError(
             f"the template version {ref!r} does not exist in {root}",
@@ -163,8 +205,8 @@ def expand_url(url: str) -> str:
     return url.removeprefix("git+")
 
 
-def _read_remote(src: str, vcs_ref: str | None) -> tuple[str, str, list[str]]:
-    """(ref, copier.yml text, notes) of a git URL: the latest tag from ls-remote, then a shallow fetch."""
+def _read_remote(src: str, vcs_ref: str | None) -> tuple[str, dict[str, Any], list[str]]:
+    """(ref, parsed copier.yml, notes) of a git URL: the latest tag from ls-remote, then a shallow fetch."""
     url = expand_url(src)
     if url.startswith("-"):
         raise _Unreachable(f"{src} is not a git URL")
@@ -185,10 +227,10 @@ def _read_remote(src: str, vcs_ref: str | None) -> tuple[str, str, list[str]]:
             raise _Unreachable("git init failed")
         shallow = _git(repo, "fetch", "--quiet", "--depth=1", "--no-tags", url, ref)
         if shallow.returncode == 0:
-            text = _show(repo, ["FETCH_HEAD"])
-            if text is None:
+            config = _show(repo, ["FETCH_HEAD"], f"copier.yml of {src} at {ref}")
+            if config is None:
                 raise _Unreachable(f"{src} has no copier.yml at {ref}")
-            return ref, text, notes
+            return ref, config, notes
         # A commit the server will not send by itself (an abbreviated hash): fetch the branches and tags.
         full = _git(
             repo, "fetch", "--quiet", "--filter=blob:none", url,
@@ -197,9 +239,9 @@ def _read_remote(src: str, vcs_ref: str | None) -> tuple[str, str, list[str]]:
         if full.returncode != 0:
             raise _Unreachable(_why(full))
         refs = [ref, f"refs/remotes/origin/{ref}"]
-        text = _show(repo, refs)
-        if text is not None:
-            return ref, text, notes
+        config = _show(repo, refs, f"copier.yml of {src} at {ref}")
+        if config is not None:
+            return ref, config, notes
         if not _resolves(repo, refs):
             raise UsageError(
                 f"the template version {ref!r} does not exist in {src}",
@@ -218,7 +260,7 @@ def read_template(src: str, vcs_ref: str | None) -> TemplateVersion:
     if vcs_ref is not None:
         vcs_ref = _checked_ref(vcs_ref)
     try:
-        ref, text, notes = _read_remote(src, vcs_ref) if is_url(src) else _read_local(Path(src), vcs_ref)
+        ref, config, notes = _read_remote(src, vcs_ref) if is_url(src) else _read_local(Path(src), vcs_ref)
     except _Unreachable as error:
         return TemplateVersion(
             src=src,
@@ -231,11 +273,4 @@ def read_template(src: str, vcs_ref: str | None) -> TemplateVersion:
             ),
             bundled=True,
         )
-    try:
-        config = parse_copier_yml(text, f"copier.yml of {src} at {ref}")
-    except Exception as error:  # a YAML error of any kind: Copier could not render this version either
-        raise RenderError(
-            f"the copier.yml of {src} at {ref} cannot be read: {' '.join(str(error).split())}",
-            hint="nothing was written; choose another --vcs-ref or --template",
-        ) from None
     return TemplateVersion(src=src, ref=ref, config=config, notes=tuple(notes))

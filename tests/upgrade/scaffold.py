@@ -20,7 +20,7 @@ from generator.template.render import render_app
 
 ROOT = Path(__file__).resolve().parents[2]
 # What Copier needs from this repository to render and update apps (presets are answers, not template).
-TEMPLATE_PATHS = ("copier.yml", "template", "includes", "migrations")
+TEMPLATE_PATHS = ("copier.yml", "questions", "template", "includes", "migrations")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "aiapp tests",
     "GIT_AUTHOR_EMAIL": "tests@aiapp.invalid",
@@ -142,6 +142,7 @@ def pattern_change(repo: Path) -> None:
 
 
 NEW_QUESTIONS = """
+---
 team:
   type: str
   help: The team that owns the app (new, without a default).
@@ -154,7 +155,8 @@ team_size:
 
 
 def new_questions(repo: Path) -> None:
-    """A release that adds a question without a default (`team`) and a typed one with a default."""
+    """A release that adds a question without a default (`team`) and a typed one with a default (a YAML
+    document of its own at the end of copier.yml, which ends in `!include` documents)."""
     with (repo / "copier.yml").open("a", encoding="utf-8") as handle:
         handle.write(NEW_QUESTIONS)
 
