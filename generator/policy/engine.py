@@ -34,6 +34,7 @@ from generator.policy.provenance import place
 from generator.policy.registry import Rule, rule, rules, rules_by_kind
 from generator.policy.roles import shared_service
 from generator.policy.suppress import checkov_skip_problems, suppressions
+from generator.policy.vllm_cli import CONFIG_MAPS
 from generator.policy.yamlio import locate
 
 PARALLEL_MIN_UNITS = 200
@@ -210,7 +211,12 @@ def check_unit(unit: Unit, options: Options) -> UnitResult:
     loaded = load(unit, options.config.limits)
     findings = [item for item in loaded.findings if _input_in_scope(item, loaded.objects, options)]
     result = UnitResult(findings=findings, files=loaded.files, objects=len(loaded.objects))
+    # The ConfigMaps of the same input, for a vLLM --config file a pod mounts (policy/vllm_cli.py).
+    config_maps = {
+        (obj.namespace, obj.name): obj.data.get("data") for obj in loaded.objects if obj.kind == "ConfigMap"
+    }
     for obj in loaded.objects:
+        obj.memo[CONFIG_MAPS] = config_maps
         check_object(obj, options, result)
     return result
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, Container, containers, env_values, mapping, pod_of, sequence
-from generator.policy.model import Hit, K8sObject, Severity, Summary, YamlPath
+from generator.policy.model import Hit, K8sObject, Severity, Summary
 from generator.policy.registry import object_rule, set_rule
 from generator.policy.selectors import NAMESPACE_KEY, match_labels, policy_specs
+from generator.policy.vllm_cli import CONFIG_MAPS, Invocation, Option, invocation
 
 # Every variable that moves a cache or home directory a model server writes to (docs/patterns.md).
 CACHE_VARIABLES = frozenset(
@@ -41,21 +42,12 @@ def is_vllm(container: Container, marker: str) -> bool:
     return marker in image or any(marker in word.lower() for word in _words(container)[:3])
 
 
-def flag(container: Container, *names: str) -> tuple[str | None, YamlPath] | None:
-    """The value and path of the first of these flags in the args (`--flag value` or `--flag=value`;
-    vLLM also accepts underscores), None when absent."""
-    args = sequence(container.data.get("args"))
-    spelled = {name for name in names} | {name.replace("-", "_").replace("__", "--") for name in names}
-    for index, item in enumerate(args):
-        text = str(item)
-        key, _, inline = text.partition("=")
-        if key in spelled:
-            path: YamlPath = (*container.path, "args", index)
-            if inline:
-                return inline, path
-            value = args[index + 1] if index + 1 < len(args) else None
-            return (None if value is None else str(value)), path
-    return None
+def server_invocation(obj: K8sObject, container: Container) -> Invocation | None:
+    """The vLLM server options of a container (command line, shell script, --config file)."""
+    pod = pod_of(obj)
+    if pod is None:
+        return None
+    return invocation(container, pod, obj.namespace, obj.memo.get(CONFIG_MAPS))
 
 
 def _servers(obj: K8sObject, cluster: Cluster) -> Iterator[Container]:
@@ -65,10 +57,6 @@ def _servers(obj: K8sObject, cluster: Cluster) -> Iterator[Container]:
     for container in containers(pod, init=False):
         if is_vllm(container, cluster.vllm_marker):
             yield container
-
-
-def _where(container: Container) -> YamlPath:
-    return (*container.path, "args") if "args" in container.data else container.path
 
 
 @object_rule(
@@ -87,8 +75,13 @@ def _where(container: Container) -> YamlPath:
 )
 def vllm_without_max_model_len(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     for container in _servers(obj, cluster):
-        if flag(container, "--max-model-len") is None:
-            yield Hit(_where(container), f"{container.label} runs vLLM without --max-model-len")
+        found = server_invocation(obj, container)
+        if found is not None and found.complete and found.option("--max-model-len") is None:
+            yield Hit(
+                found.marker.path,
+                f"{container.label} runs vLLM without --max-model-len",
+                found.marker.offset,
+            )
 
 
 def _gpus(container: Container, cluster: Cluster) -> int | None:
@@ -100,11 +93,11 @@ def _gpus(container: Container, cluster: Cluster) -> int | None:
         return None
 
 
-def _count(found: tuple[str | None, YamlPath] | None) -> int | None:
+def _count(found: Option | None) -> int | None:
     if found is None:
         return 1
     try:
-        return int(str(found[0]))
+        return int(str(found.value))
     except ValueError:
         return None
 
@@ -125,15 +118,24 @@ def _count(found: tuple[str | None, YamlPath] | None) -> int | None:
 def tensor_parallel_not_gpu_count(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     for container in _servers(obj, cluster):
         gpus = _gpus(container, cluster)
-        if gpus is None:
+        found = server_invocation(obj, container)
+        if gpus is None or found is None:
             continue
-        tp_flag = flag(container, "--tensor-parallel-size", "-tp")
-        tp, pp = _count(tp_flag), _count(flag(container, "--pipeline-parallel-size", "-pp"))
+        tp_flag = found.option("--tensor-parallel-size", "-tp")
+        pp_flag = found.option("--pipeline-parallel-size", "-pp")
+        if not found.complete and (tp_flag is None or pp_flag is None):
+            continue  # an option not seen may set them
+        tp, pp = _count(tp_flag), _count(pp_flag)
         if tp is None or pp is None or tp * pp == gpus:
             continue
-        path = tp_flag[1] if tp_flag is not None else _where(container)
+        word = tp_flag.word if tp_flag is not None else None
+        path = word.path if word is not None else found.marker.path
         split = f"{tp} x {pp} (tensor x pipeline parallel)" if pp != 1 else f"tensor-parallel size {tp}"
-        yield Hit(path, f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {tp * pp}")
+        yield Hit(
+            path,
+            f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {tp * pp}",
+            word.offset if word is not None else found.marker.offset,
+        )
 
 
 def _writable_mounts(container: Container) -> list[str]:

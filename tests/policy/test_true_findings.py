@@ -1,0 +1,162 @@
+"""The false findings of issue 18 (three real GitOps repositories), each shaped like the manifest that
+produced it, next to its true twin that must still be reported."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from generator.cluster import facts
+from generator.policy import Options, Report, check_paths, kustomize, yamlio
+
+
+def run(root: Path, files: dict[str, str], build: bool = False) -> Report:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    facts.forget_profiles()
+    yamlio.clear_cache()
+    return check_paths([str(root)], Options(jobs=1, build=build))
+
+
+def messages(report: Report, rule_id: str) -> list[str]:
+    return [f"{item.line}: {item.message}" for item in report.findings if item.rule_id == rule_id]
+
+
+def vllm(command: str, extra: str = "", gpus: int = 1) -> str:
+    """A vLLM Deployment whose container is written as `command` (indented YAML of the container)."""
+    body = textwrap.indent(textwrap.dedent(command).strip(), " " * 10)
+    more = textwrap.indent(textwrap.dedent(extra).strip(), " " * 6) if extra else ""
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: vllm
+  namespace: models
+spec:
+  selector:
+    matchLabels: {{app: vllm}}
+  template:
+    metadata:
+      labels: {{app: vllm}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.10.1.1
+{body}
+          resources:
+            limits:
+              nvidia.com/gpu: {gpus}
+{more}
+"""
+
+
+SHELL = """\
+command: [/bin/sh, -c]
+args:
+  - |
+    pip install --no-cache-dir hf_transfer && \\
+    exec vllm serve Qwen/Qwen2.5-7B-Instruct \\
+      --port 8000 --max-model-len 1024 --gpu-memory-utilization 0.9
+"""
+
+
+def test_max_model_len_in_a_shell_command_string_is_seen(tmp_path: Path) -> None:
+    report = run(tmp_path, {"vllm.yaml": vllm(SHELL)})
+    assert messages(report, "AIA801") == []
+    missing = SHELL.replace("--max-model-len 1024 ", "")
+    report = run(tmp_path, {"vllm.yaml": vllm(missing)})
+    assert messages(report, "AIA801") == ['20: container "vllm" runs vLLM without --max-model-len']
+
+
+def test_one_string_command_and_the_python_module_entrypoint_are_read(tmp_path: Path) -> None:
+    one_string = 'command: ["/bin/bash", "-lc", "vllm serve /models/llama --max_model_len=8192"]'
+    assert messages(run(tmp_path, {"vllm.yaml": vllm(one_string)}), "AIA801") == []
+    module = """\
+    command: [python3, -m, vllm.entrypoints.openai.api_server]
+    args: [--model, /models/llama, --tensor-parallel-size, "2"]
+    """
+    report = run(tmp_path, {"vllm.yaml": vllm(module)})
+    assert messages(report, "AIA801") == ['16: container "vllm" runs vLLM without --max-model-len']
+    assert messages(report, "AIA802") == [
+        "17: container \"vllm\" has 1 GPU(s) but vLLM's tensor-parallel size 2 uses 2"
+    ]
+
+
+def test_options_hidden_in_a_variable_or_a_wrapper_are_not_claimed_missing(tmp_path: Path) -> None:
+    hidden = 'command: [sh, -c, "exec vllm serve $MODEL $EXTRA_ARGS"]'
+    assert messages(run(tmp_path, {"vllm.yaml": vllm(hidden)}), "AIA801") == []
+    wrapper = "command: [/opt/start-vllm.sh]"
+    assert messages(run(tmp_path, {"vllm.yaml": vllm(wrapper)}), "AIA801") == []
+
+
+CONFIG_SERVER = """\
+command: [vllm, serve, Qwen/Qwen2.5-14B-Instruct-AWQ, --config, /etc/vllm/config.yaml]
+volumeMounts:
+  - name: config
+    mountPath: /etc/vllm
+    readOnly: true
+"""
+CONFIG_VOLUME = """\
+volumes:
+  - name: config
+    configMap:
+      name: vllm-config
+"""
+CONFIG_MAP = """\
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: vllm-config
+  namespace: models
+data:
+  config.yaml: |
+    max_model_len: 20480
+    gpu-memory-utilization: 0.92
+    tensor_parallel_size: {tp}
+"""
+
+
+def test_max_model_len_in_a_config_file_from_a_configmap_is_seen(tmp_path: Path) -> None:
+    report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME) + CONFIG_MAP.format(tp=1)})
+    assert messages(report, "AIA801") == []
+    assert messages(report, "AIA802") == []
+    # The same keys are read for the tensor-parallel size: 2 on one GPU is still reported.
+    report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME) + CONFIG_MAP.format(tp=2)})
+    assert messages(report, "AIA802") == [
+        "16: container \"vllm\" has 1 GPU(s) but vLLM's tensor-parallel size 2 uses 2"
+    ]
+    without = CONFIG_MAP.replace("max_model_len: 20480", "enforce_eager: true").format(tp=1)
+    report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME) + without})
+    assert messages(report, "AIA801") == ['16: container "vllm" runs vLLM without --max-model-len']
+
+
+def test_a_config_file_from_a_generated_configmap_in_a_build_is_seen(tmp_path: Path) -> None:
+    if kustomize.tool() is None:
+        pytest.skip("kubectl or kustomize is needed to build the kustomization")
+    files = {
+        "app/deployment.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME),
+        "app/config.yaml": "max-model-len: 20480\n",
+        "app/kustomization.yaml": """\
+            apiVersion: kustomize.config.k8s.io/v1beta1
+            kind: Kustomization
+            namespace: models
+            resources: [deployment.yaml]
+            configMapGenerator:
+              - name: vllm-config
+                files: [config.yaml]
+            """,
+    }
+    report = run(tmp_path, files, build=True)
+    assert report.objects == 2
+    assert messages(report, "AIA801") == []
+
+
+def test_a_config_file_that_cannot_be_found_is_no_error(tmp_path: Path) -> None:
+    report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME)})
+    assert messages(report, "AIA801") == []
+    assert messages(report, "AIA802") == []
