@@ -17,7 +17,7 @@ from generator.policy.k8s import (
 from generator.policy.k8s import labels as labels_of
 from generator.policy.model import K8sObject, Summary
 from generator.policy.rules.serving import admits_litellm, is_model_server
-from generator.policy.selectors import egress_facts, policy_specs
+from generator.policy.selectors import default_deny, egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
 SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
@@ -99,6 +99,7 @@ def summarize(
             selectors=tuple(spec["endpointSelector"] for _, spec in specs),
             selector_paths=tuple((*base, "endpointSelector") for base, _ in specs),
             egress=tuple(egress_facts(spec, base, cluster) for base, spec in specs),
+            ingress_deny=tuple(default_deny(spec, "ingress") for _, spec in specs),
             cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
             admits_litellm=admits_litellm(obj, cluster),
         )

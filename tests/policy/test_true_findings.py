@@ -160,3 +160,99 @@ def test_a_config_file_that_cannot_be_found_is_no_error(tmp_path: Path) -> None:
     report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME)})
     assert messages(report, "AIA801") == []
     assert messages(report, "AIA802") == []
+
+
+MODEL_SERVER = vllm('args: [--model, /models/llama, --max-model-len, "8192"]')
+OWN_POLICY = """\
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: vllm
+  namespace: models
+spec:
+  endpointSelector:
+    matchLabels: {app: vllm}
+  ingress:
+    - fromEndpoints:
+        - matchLabels:
+            k8s:io.kubernetes.pod.namespace: ai
+            app.kubernetes.io/name: litellm
+  egress:
+    - toEndpoints:
+        - matchLabels:
+            k8s:io.kubernetes.pod.namespace: kube-system
+            k8s:k8s-app: kube-dns
+      toPorts:
+        - ports: [{port: "53", protocol: UDP}]
+"""
+BASELINE = """\
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata:
+  name: {name}
+spec:
+  endpointSelector: {{}}
+  enableDefaultDeny:
+    ingress: {ingress}
+    egress: {egress}
+  ingress:
+    - fromEntities: [cluster]
+  egress:
+    - toEntities: [cluster, world]
+"""
+
+
+def test_an_allow_baseline_without_default_deny_does_not_block_litellm(tmp_path: Path) -> None:
+    baseline = BASELINE.format(name="allow-baseline", ingress="false", egress="false")
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER + OWN_POLICY, "baseline.yaml": baseline})
+    assert messages(report, "AIA804") == []
+    # Its egress rules deny nothing either: no DNS finding for it.
+    assert messages(report, "AIA602") == []
+    # Without the server's own policy the baseline alone still blocks nothing.
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER, "baseline.yaml": baseline})
+    assert messages(report, "AIA804") == []
+
+
+def test_each_direction_of_enable_default_deny_counts_on_its_own(tmp_path: Path) -> None:
+    # Ingress left to its default (true: the spec has ingress rules), egress off: LiteLLM is blocked.
+    baseline = BASELINE.format(name="ingress-deny", ingress="true", egress="false")
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER, "baseline.yaml": baseline})
+    assert messages(report, "AIA804") == [
+        "11: model server Deployment/vllm: no ingress from LiteLLM in the policies that deny its ingress "
+        "by default (ingress-deny)"
+    ]
+    assert messages(report, "AIA602") == []
+    unset = BASELINE.replace("    ingress: {ingress}\n", "").format(name="unset", egress="false")
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER, "baseline.yaml": unset})
+    assert len(messages(report, "AIA804")) == 1
+    # Egress denied by default (true) with no DNS rule: the DNS rule reports it.
+    egress = BASELINE.format(name="egress-deny", ingress="false", egress="true")
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER, "baseline.yaml": egress})
+    assert messages(report, "AIA804") == []
+    assert len(messages(report, "AIA602")) == 1
+
+
+def test_an_egress_only_policy_does_not_block_litellm_and_names_are_listed_once(tmp_path: Path) -> None:
+    egress_only = OWN_POLICY.replace(
+        """  ingress:
+    - fromEndpoints:
+        - matchLabels:
+            k8s:io.kubernetes.pod.namespace: ai
+            app.kubernetes.io/name: litellm
+""",
+        "",
+    )
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER + egress_only})
+    assert messages(report, "AIA804") == []
+    gateway_only = OWN_POLICY.replace("ai\n            app.kubernetes.io/name: litellm", "gateway")
+    # The same policy read twice (a copy in another tree) is named once.
+    report = run(
+        tmp_path,
+        {"vllm.yaml": MODEL_SERVER + gateway_only, "copy/vllm-policy.yaml": gateway_only},
+    )
+    assert messages(report, "AIA804") == [
+        "11: model server Deployment/vllm: no ingress from LiteLLM in the policies that deny its ingress "
+        "by default (vllm)"
+    ]

@@ -161,7 +161,9 @@ def coverage(summaries: Sequence[Summary]) -> _Coverage:
     "cannot resolve names unless a policy selecting it (this one, another one in its namespace or a "
     "cluster-wide one: Cilium allows the union) allows port 53 to kube-dns. toFQDNs rules only match names "
     "looked up through Cilium's DNS proxy, so a pod whose policies use toFQDNs also needs the `rules: dns:` "
-    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported. With "
+    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported. A policy "
+    "with `enableDefaultDeny: {{egress: false}}` denies nothing by its egress rules and is not reported "
+    "(Cilium's enableDefaultDeny, per direction). With "
     "`network.policy_engine: kubernetes`, the same for NetworkPolicies with egress rules: port 53 to the "
     "DNS namespace from it or another policy selecting the same pods.",
     fix="Add an egress rule to kube-dns: `toEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
@@ -195,8 +197,8 @@ def egress_without_dns_rule(summaries: Sequence[Summary], cluster: Cluster) -> I
 
     for number, policy in enumerate(found.policies):
         for index, egress in enumerate(policy.egress):
-            if not egress.rules:
-                continue
+            if not egress.rules or not egress.deny:
+                continue  # no egress rules, or `enableDefaultDeny: {egress: false}`: nothing is denied
             if not egress.dns and not elsewhere(number, index, "dns"):
                 yield (
                     policy,

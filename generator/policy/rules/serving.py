@@ -4,7 +4,6 @@ LiteLLM, its one consumer, can reach."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, Container, containers, env_values, mapping, pod_of, sequence
@@ -214,7 +213,11 @@ def is_model_server(obj: K8sObject, cluster: Cluster) -> bool:
     section=None,
     quote=None,
     why="Apps reach models through LiteLLM only ({litellm_namespace}, {litellm_selector}): a model "
-    "server whose network policies admit nobody else but the gateway cannot be used by any app.",
+    "server whose network policies admit nobody else but the gateway cannot be used by any app. Only a "
+    "policy that puts the server in default deny for ingress can block LiteLLM: one with ingress rules, "
+    "unless it sets `enableDefaultDeny: {{ingress: false}}` (Cilium's CRD documentation of "
+    "enableDefaultDeny: absent means true for a direction that has rules; an allow or audit baseline sets "
+    "it false and only adds allowances). An egress-only policy leaves ingress open.",
     fix="Add an ingress rule `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
     '"{litellm_namespace}", {litellm_selector}}}}}]` on the server port.',
 )
@@ -228,22 +231,28 @@ def model_server_unreachable_from_litellm(
     for summary in summaries:
         if not summary.model_server or summary.pod_labels is None:
             continue
-        selecting = [
-            policy
-            for policy in policies
-            if (policy.cluster_wide or policy.namespace == summary.namespace)
-            and any(
-                selects(selector, summary.pod_labels, summary.namespace, summary.service_account)
-                for selector in policy.selectors
-            )
-        ]
-        if selecting and not any(policy.admits_litellm for policy in selecting):
-            names: list[Any] = [policy.name for policy in selecting]
+        selecting: list[tuple[Summary, bool]] = []
+        for policy in policies:
+            if not (policy.cluster_wide or policy.namespace == summary.namespace):
+                continue
+            chosen = [
+                index
+                for index, selector in enumerate(policy.selectors)
+                if selects(selector, summary.pod_labels, summary.namespace, summary.service_account)
+            ]
+            if chosen:
+                deny = any(policy.ingress_deny[index] for index in chosen if index < len(policy.ingress_deny))
+                selecting.append((policy, deny))
+        # Only policies that put the server in default deny for ingress can block LiteLLM; any policy
+        # selecting it may admit it.
+        denying = [policy for policy, deny in selecting if deny]
+        if denying and not any(policy.admits_litellm for policy, _ in selecting):
+            names = ", ".join(dict.fromkeys(policy.name for policy in denying))
             yield (
                 summary,
                 Hit(
                     summary.pod_labels_path,
-                    f"model server {summary.kind}/{summary.name}: no ingress from LiteLLM in its "
-                    f"policies ({', '.join(map(str, names))})",
+                    f"model server {summary.kind}/{summary.name}: no ingress from LiteLLM in the policies "
+                    f"that deny its ingress by default ({names})",
                 ),
             )
