@@ -256,3 +256,53 @@ def test_an_egress_only_policy_does_not_block_litellm_and_names_are_listed_once(
         "11: model server Deployment/vllm: no ingress from LiteLLM in the policies that deny its ingress "
         "by default (vllm)"
     ]
+
+
+def ollama(env: str) -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ollama
+  namespace: ai
+spec:
+  selector:
+    matchLabels: {{app: ollama}}
+  template:
+    metadata:
+      labels: {{app: ollama}}
+    spec:
+      containers:
+        - name: ollama
+          image: ollama/ollama:0.5.7
+          env:
+{textwrap.indent(textwrap.dedent(env).strip(), " " * 12)}
+"""
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        'OLLAMA_HOST, value: "0.0.0.0"',
+        'OLLAMA_HOST, value: "0.0.0.0:11434"',
+        'OLLAMA_HOST, value: "[::]:11434"',
+        'LLM_SERVER_HOST, value: "::"',
+        'LLM_LISTEN_ADDRESS, value: "ollama.ai.svc:11434"',
+        'LLM_BIND_HOST, value: "10.0.0.5"',
+    ],
+)
+def test_listen_addresses_are_not_llm_endpoints(tmp_path: Path, env: str) -> None:
+    report = run(tmp_path, {"ollama.yaml": ollama(f"- {{name: {env}}}")})
+    assert messages(report, "AIA302") == []
+
+
+def test_an_llm_endpoint_elsewhere_is_still_reported(tmp_path: Path) -> None:
+    env = """\
+    - {name: OLLAMA_HOST, value: "0.0.0.0"}
+    - {name: OLLAMA_BASE_URL, value: "http://ollama.models.svc:11434"}
+    """
+    report = run(tmp_path, {"ollama.yaml": ollama(env)})
+    assert messages(report, "AIA302") == [
+        '18: container "ollama" env OLLAMA_BASE_URL is "http://ollama.models.svc:11434"; LLM traffic goes to '
+        "LiteLLM at http://litellm.ai.svc.cluster.local:4000"
+    ]
