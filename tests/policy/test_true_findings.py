@@ -306,3 +306,30 @@ def test_an_llm_endpoint_elsewhere_is_still_reported(tmp_path: Path) -> None:
         '18: container "ollama" env OLLAMA_BASE_URL is "http://ollama.models.svc:11434"; LLM traffic goes to '
         "LiteLLM at http://litellm.ai.svc.cluster.local:4000"
     ]
+
+
+GPU_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: llama-cpp
+  namespace: ai
+spec:
+  containers:
+    - name: server
+      image: ghcr.io/ggml-org/llama.cpp:server-cuda-b4600
+      resources:
+{resources}
+"""
+
+
+def test_a_gpu_limit_without_a_request_is_defaulted_by_kubernetes(tmp_path: Path) -> None:
+    limit_only = "        limits:\n          nvidia.com/gpu: 1\n          memory: 16Gi"
+    report = run(tmp_path, {"pod.yaml": GPU_POD.format(resources=limit_only)})
+    assert messages(report, "AIA102") == []
+    differ = "        requests:\n          nvidia.com/gpu: 2\n        limits:\n          nvidia.com/gpu: 1"
+    report = run(tmp_path, {"pod.yaml": GPU_POD.format(resources=differ)})
+    assert messages(report, "AIA102") == ['12: container "server" requests 2 nvidia.com/gpu but limits 1']
+    request_only = "        requests:\n          nvidia.com/gpu: 1"
+    report = run(tmp_path, {"pod.yaml": GPU_POD.format(resources=request_only)})
+    assert messages(report, "AIA102") == ['12: container "server" requests 1 nvidia.com/gpu but sets no limit']
