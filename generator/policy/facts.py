@@ -20,7 +20,9 @@ from generator.policy.rules.serving import admits_litellm, is_model_server
 from generator.policy.selectors import default_deny, egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
-SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
+SPEC_KINDS = frozenset(
+    {"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule", "BackendTrafficPolicy"}
+)
 SUMMARY_KINDS = (
     WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
 )
@@ -70,6 +72,8 @@ def summarize(
 
     tier_label = cluster.backup_tier_label
     if kind == "Schedule" and not obj.api_version.startswith("velero.io/"):
+        return None
+    if kind == "BackendTrafficPolicy" and not obj.api_version.startswith("gateway.envoyproxy.io/"):
         return None
     if kind == "Ingress":
         metadata = mapping(obj.data.get("metadata"))

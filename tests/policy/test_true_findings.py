@@ -333,3 +333,86 @@ def test_a_gpu_limit_without_a_request_is_defaulted_by_kubernetes(tmp_path: Path
     request_only = "        requests:\n          nvidia.com/gpu: 1"
     report = run(tmp_path, {"pod.yaml": GPU_POD.format(resources=request_only)})
     assert messages(report, "AIA102") == ['12: container "server" requests 1 nvidia.com/gpu but sets no limit']
+
+
+CHAT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: open-webui
+  namespace: ai
+spec:
+  selector:
+    matchLabels: {app: open-webui}
+  template:
+    metadata:
+      labels: {app: open-webui}
+    spec:
+      containers:
+        - name: open-webui
+          image: ghcr.io/open-webui/open-webui:v0.5.20
+          env:
+            - {name: LITELLM_BASE_URL, value: "http://litellm.ai.svc.cluster.local:4000"}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: open-webui
+  namespace: ai
+spec:
+  selector: {app: open-webui}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: open-webui
+  namespace: ai
+spec:
+  parentRefs:
+    - {name: gateway, namespace: gateway, sectionName: https}
+  rules:
+    - backendRefs:
+        - {name: open-webui, port: 8080}
+"""
+TRAFFIC_POLICY = """\
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata:
+  name: {name}
+  namespace: {namespace}
+spec:
+  {target}
+  timeout:
+    http:
+      requestTimeout: {timeout}
+"""
+ON_GATEWAY = "targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gateway}]"
+ON_ROUTE = "targetRef: {group: gateway.networking.k8s.io, kind: HTTPRoute, name: open-webui}"
+
+
+def policy(name: str, namespace: str, target: str, timeout: str) -> str:
+    return TRAFFIC_POLICY.format(name=name, namespace=namespace, target=target, timeout=timeout)
+
+
+def test_an_envoy_gateway_traffic_policy_on_the_gateway_sets_the_route_timeout(tmp_path: Path) -> None:
+    report = run(tmp_path, {"chat.yaml": CHAT})
+    assert len(messages(report, "AIA901")) == 1  # Envoy's 15 s default
+    gateway = {"gateway/timeouts.yaml": policy("no-timeout", "gateway", ON_GATEWAY, '"0s"')}
+    report = run(tmp_path, {"chat.yaml": CHAT, **gateway})
+    assert messages(report, "AIA901") == []
+    short = {"gateway/timeouts.yaml": policy("short", "gateway", ON_GATEWAY, "10s")}
+    report = run(tmp_path, {"chat.yaml": CHAT, **short})
+    assert messages(report, "AIA901") == [
+        '37: the backend streams LLM answers, but BackendTrafficPolicy short sets timeout.http.requestTimeout '
+        '"10s" for this route, which cuts them; use "0s"'
+    ]
+    # A policy on the route itself wins over the Gateway's.
+    route = {"route-policy.yaml": policy("route", "ai", ON_ROUTE, "1h")}
+    report = run(tmp_path, {"chat.yaml": CHAT, **short, **route})
+    assert messages(report, "AIA901") == []
+    # A policy on a Gateway of another namespace does not apply.
+    elsewhere = {"gateway/timeouts.yaml": policy("other", "envoy-gateway-system", ON_GATEWAY, '"0s"')}
+    report = run(tmp_path / "elsewhere", {"chat.yaml": CHAT, **elsewhere})
+    assert len(messages(report, "AIA901")) == 1
