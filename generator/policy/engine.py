@@ -82,6 +82,8 @@ class Report:
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)
     baselined: list[Finding] = field(default_factory=list)
     stale: list[Stale] = field(default_factory=list)
+    # The facts the run was checked against (the first path's profile), for a report's rule table.
+    cluster: Cluster | None = None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -324,7 +326,7 @@ def _check_paths(paths: Sequence[str], options: Options) -> Report:
     facts = options.cluster or profiles[0]
     rules_by_kind()
     discovery = discover(paths, options.build, options.config)
-    report = Report(notes=list(discovery.notes))
+    report = Report(notes=list(discovery.notes), cluster=facts)
     if options.schemas:
         problem = schema_validator(options).location_problem()
         if problem:

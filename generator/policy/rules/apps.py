@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.cluster.facts import Cluster, cluster_for
 from generator.policy.k8s import mapping, sequence
-from generator.policy.model import Hit, Severity, Summary
+from generator.policy.model import Applies, Hit, Severity, Summary
 from generator.policy.registry import set_rule
 
 FAMILY = "apps"
@@ -81,6 +81,8 @@ def _service(ref: dict[str, Any], route: Summary, services: list[Summary]) -> Su
     'timeout, where "0s" disables it). Timeout policies of other implementations are not read.',
     fix='Set `timeouts: {{request: "0s"}}` on the rule (the `route_timeout` answer), or a duration of '
     "at least {streaming_floor_seconds}s.",
+    # LiteLLM's own route streams answers to every client too.
+    applies=Applies.SCOPE,
 )
 def route_timeout_cuts_streams(
     summaries: Sequence[Summary], cluster: Cluster
@@ -197,7 +199,9 @@ def _parent_problem(named: str, parent: dict[str, Any], facts: Cluster) -> tuple
     quote=None,
     why="A route whose parent is not one of the cluster's Gateways ({gateways}) is never "
     "accepted, and a backendRef whose port the Service does not expose gets no endpoints: either way the "
-    "app is unreachable, silently (only the route's status says so).",
+    "app is unreachable, silently (only the route's status says so). The shared services' own routes are "
+    "not apps' routes and are skipped: those in a gateway namespace ({gateway_namespaces}: an HTTP-to-HTTPS "
+    "redirect on another listener) and those to LiteLLM's or Qdrant's Service.",
     fix="parentRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, namespace: {gateway_namespace}, "
     "name: {gateway_name}, sectionName: {gateway_section}}}] (or another Gateway of the profile: "
     "{gateways}); backendRefs port: one of the Service's ports.",

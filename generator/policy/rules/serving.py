@@ -218,8 +218,8 @@ def is_model_server(obj: K8sObject, cluster: Cluster) -> bool:
     "unless it sets `enableDefaultDeny: {{ingress: false}}` (Cilium's CRD documentation of "
     "enableDefaultDeny: absent means true for a direction that has rules; an allow or audit baseline sets "
     "it false and only adds allowances). An egress-only policy leaves ingress open.",
-    fix="Add an ingress rule `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
-    '"{litellm_namespace}", {litellm_selector}}}}}]` on the server port.',
+    fix="Add an ingress rule on the server port from LiteLLM's pods: `fromEndpoints: [{{matchLabels: "
+    '{{k8s:io.kubernetes.pod.namespace: "{litellm_namespace}", <its pod labels: {litellm_selector}>}}}}]`.',
 )
 def model_server_unreachable_from_litellm(
     summaries: Sequence[Summary], cluster: Cluster
