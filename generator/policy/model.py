@@ -61,6 +61,9 @@ class Build:
     # Files a patched value may be written in (patches, transformer configs, the modifiers themselves),
     # each with the kustomization file that names it.
     patch_files: tuple[tuple[str, str], ...]
+    # (kustomization file, its fields that change objects, the files whose objects it builds): to name
+    # only the kustomizations that can have changed a given object's field.
+    changers: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = ()
 
 
 @dataclass(slots=True)
