@@ -82,7 +82,7 @@ def test_one_string_command_and_the_python_module_entrypoint_are_read(tmp_path: 
     report = run(tmp_path, {"vllm.yaml": vllm(module)})
     assert messages(report, "AIA801") == ['16: container "vllm" runs vLLM without --max-model-len']
     assert messages(report, "AIA802") == [
-        "17: container \"vllm\" has 1 GPU(s) but vLLM's tensor-parallel size 2 uses 2"
+        '17: container "vllm" has 1 GPU(s) but vLLM\'s tensor-parallel size 2 uses 2'
     ]
 
 
@@ -128,7 +128,7 @@ def test_max_model_len_in_a_config_file_from_a_configmap_is_seen(tmp_path: Path)
     # The same keys are read for the tensor-parallel size: 2 on one GPU is still reported.
     report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME) + CONFIG_MAP.format(tp=2)})
     assert messages(report, "AIA802") == [
-        "16: container \"vllm\" has 1 GPU(s) but vLLM's tensor-parallel size 2 uses 2"
+        '16: container "vllm" has 1 GPU(s) but vLLM\'s tensor-parallel size 2 uses 2'
     ]
     without = CONFIG_MAP.replace("max_model_len: 20480", "enforce_eager: true").format(tp=1)
     report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME) + without})
@@ -332,7 +332,9 @@ def test_a_gpu_limit_without_a_request_is_defaulted_by_kubernetes(tmp_path: Path
     assert messages(report, "AIA102") == ['12: container "server" requests 2 nvidia.com/gpu but limits 1']
     request_only = "        requests:\n          nvidia.com/gpu: 1"
     report = run(tmp_path, {"pod.yaml": GPU_POD.format(resources=request_only)})
-    assert messages(report, "AIA102") == ['12: container "server" requests 1 nvidia.com/gpu but sets no limit']
+    assert messages(report, "AIA102") == [
+        '12: container "server" requests 1 nvidia.com/gpu but sets no limit'
+    ]
 
 
 CHAT = """\
@@ -405,8 +407,8 @@ def test_an_envoy_gateway_traffic_policy_on_the_gateway_sets_the_route_timeout(t
     short = {"gateway/timeouts.yaml": policy("short", "gateway", ON_GATEWAY, "10s")}
     report = run(tmp_path, {"chat.yaml": CHAT, **short})
     assert messages(report, "AIA901") == [
-        '37: the backend streams LLM answers, but BackendTrafficPolicy short sets timeout.http.requestTimeout '
-        '"10s" for this route, which cuts them; use "0s"'
+        "37: the backend streams LLM answers, but BackendTrafficPolicy short sets "
+        'timeout.http.requestTimeout "10s" for this route, which cuts them; use "0s"'
     ]
     # A policy on the route itself wins over the Gateway's.
     route = {"route-policy.yaml": policy("route", "ai", ON_ROUTE, "1h")}
