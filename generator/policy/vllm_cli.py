@@ -33,6 +33,9 @@ SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 _PREFIXES = frozenset({"exec", "env", "nohup", "time", "command"})
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+_SEARCH_SLACK = 256
+# A container's start-up script is a few lines; longer strings are not parsed (the options are unknown).
+MAX_SCRIPT_CHARS = 64 * 1024
 # The memo key under which the engine leaves the ConfigMaps of the object's input: (namespace, name) → data.
 CONFIG_MAPS = "config_maps"
 
@@ -102,7 +105,10 @@ def _argv(container: Container) -> list[Word]:
 
 
 def _script_words(script: Word) -> list[Word] | None:
-    """The words of a shell script, separators kept as words; None if shlex cannot split it."""
+    """The words of a shell script, separators kept as words; None if shlex cannot split it or the
+    script is longer than a start-up script is (shlex reads about a megabyte a second)."""
+    if len(script.text) > MAX_SCRIPT_CHARS:
+        return None
     text = script.text.replace("\\\n", "  ")
     lexer = shlex.shlex(text.replace("\n", " \n "), posix=True, punctuation_chars=";&|()")
     lexer.whitespace = " \t\r"
@@ -114,7 +120,9 @@ def _script_words(script: Word) -> list[Word] | None:
         return None
     words, cursor = [], 0
     for token in tokens:
-        found = text.find(token, cursor) if token != "\n" else text.find("\n", cursor)
+        # Near the previous word only: a token shlex unquoted (`a"b"` → `ab`) is not in the text, and
+        # searching the rest of a large script for each would take quadratic time.
+        found = text.find(token, cursor, cursor + 2 * len(token) + _SEARCH_SLACK)
         offset = found if found >= 0 else None
         if found >= 0:
             cursor = found + len(token)

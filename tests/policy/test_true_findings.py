@@ -418,3 +418,12 @@ def test_an_envoy_gateway_traffic_policy_on_the_gateway_sets_the_route_timeout(t
     elsewhere = {"gateway/timeouts.yaml": policy("other", "envoy-gateway-system", ON_GATEWAY, '"0s"')}
     report = run(tmp_path / "elsewhere", {"chat.yaml": CHAT, **elsewhere})
     assert len(messages(report, "AIA901")) == 1
+
+
+def test_a_huge_shell_string_is_not_parsed_and_claims_nothing(tmp_path: Path) -> None:
+    script = "exec vllm serve /models/llama " + 'a"b" ' * 20_000
+    report = run(tmp_path, {"vllm.yaml": vllm(f"command: [sh, -c, '{script}']")})
+    assert messages(report, "AIA801") == []
+    short = "exec vllm serve /models/llama " + 'a"b" ' * 100
+    report = run(tmp_path, {"vllm.yaml": vllm(f"command: [sh, -c, '{short}']")})
+    assert len(messages(report, "AIA801")) == 1
