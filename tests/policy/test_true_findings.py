@@ -427,3 +427,16 @@ def test_a_huge_shell_string_is_not_parsed_and_claims_nothing(tmp_path: Path) ->
     short = "exec vllm serve /models/llama " + 'a"b" ' * 100
     report = run(tmp_path, {"vllm.yaml": vllm(f"command: [sh, -c, '{short}']")})
     assert len(messages(report, "AIA801")) == 1
+
+
+def test_a_namespaced_policy_that_denies_nothing_does_not_isolate_a_workload(tmp_path: Path) -> None:
+    allow_only = OWN_POLICY.replace(
+        "spec:\n  endpointSelector:",
+        "spec:\n  enableDefaultDeny: {ingress: false, egress: false}\n  endpointSelector:",
+    )
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER + allow_only})
+    assert len(messages(report, "AIA601")) == 1
+    # Default deny in one direction is isolation.
+    ingress_only = allow_only.replace("ingress: false, egress: false", "ingress: true, egress: false")
+    report = run(tmp_path, {"vllm.yaml": MODEL_SERVER + ingress_only})
+    assert messages(report, "AIA601") == []
