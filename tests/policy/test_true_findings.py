@@ -128,7 +128,8 @@ def test_max_model_len_in_a_config_file_from_a_configmap_is_seen(tmp_path: Path)
     # The same keys are read for the tensor-parallel size: 2 on one GPU is still reported.
     report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME) + CONFIG_MAP.format(tp=2)})
     assert messages(report, "AIA802") == [
-        '16: container "vllm" has 1 GPU(s) but vLLM\'s tensor-parallel size 2 uses 2'
+        "16: container \"vllm\" has 1 GPU(s) but vLLM's tensor-parallel size 2 (from its --config file) "
+        "uses 2"
     ]
     without = CONFIG_MAP.replace("max_model_len: 20480", "enforce_eager: true").format(tp=1)
     report = run(tmp_path, {"vllm.yaml": vllm(CONFIG_SERVER, CONFIG_VOLUME) + without})

@@ -130,6 +130,8 @@ def tensor_parallel_not_gpu_count(obj: K8sObject, cluster: Cluster) -> Iterator[
         word = tp_flag.word if tp_flag is not None else None
         path = word.path if word is not None else found.marker.path
         split = f"{tp} x {pp} (tensor x pipeline parallel)" if pp != 1 else f"tensor-parallel size {tp}"
+        if any(found is not None and found.from_config for found in (tp_flag, pp_flag)):
+            split += " (from its --config file)"
         yield Hit(
             path,
             f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {tp * pp}",
