@@ -57,7 +57,8 @@ The house rules govern the AI applications, not every app of a GitOps repository
 below says what it applies to. Objects out of scope are not reported, but every object read still
 counts across objects: a CiliumNetworkPolicy anywhere in the repository may select a workload in scope.
 The shared services themselves (the Qdrant in `{qdrant_namespace}` and LiteLLM in `{litellm_namespace}`,
-recognised by the labels of the cluster facts) are not apps: rules marked "apps" skip them.
+recognised by the labels of the cluster facts; an HTTPRoute by the Service it sends to, and a route in a
+gateway namespace is the gateway's own) are not apps: rules marked "apps" skip them.
 
 checkov's skips (`checkov.io/skip<N>: "CKV_K8S_43=reason"` in the same `metadata.annotations`) are checkov's
 business, but one without a reason is reported like a suppression without one (AIA009). Generated apps
@@ -96,9 +97,11 @@ Every YAML file under the paths is checked once:
 - A file that no build reads (not in `resources`, nor a patch or generator input) is checked as written,
   and AIA008 says that it is not deployed with its kustomization.
 - Findings on built objects point back at the source file and line. When the built value differs from
-  the one on that line, the message says so: it names the kustomization that patched it, or points at
-  the patch itself when the value is written there. Objects of `configMapGenerator` and
-  `secretGenerator` point at their entry in the kustomization (at the literal, for a literal's value).
+  the one on that line, the message says so: it names the kustomizations that build the object and have
+  a field that can change that value (patches, transformers, `images:`, `replicas:`, `labels:` for
+  labels), never another app's, or points at the patch itself when the value is written there. Objects
+  of `configMapGenerator` and `secretGenerator` point at their entry in the kustomization (at the
+  literal, for a literal's value).
 - Merge conflict markers (`<<<<<<<`, `>>>>>>>`) in any file are reported at their line (AIA002), before a
   kustomization that reads the file is built.
 - A kustomization that fails to build is one finding (AIA005) with its whole error; the kustomizations
@@ -114,6 +117,34 @@ Every YAML file under the paths is checked once:
   its stack traces.
 - `aiapp check` never uses the network: a kustomization with a remote resource or base, or a Helm
   chart to pull from its repository, is not built (AIA013); its local parts are checked on their own.
+
+## How settings are read
+
+Rules judge what the cluster will do, so they read settings the way the software that uses them does:
+
+- **vLLM options** (AIA801, AIA802): from `args` of the image's entrypoint; from `command`/`args` that run
+  `vllm serve` or `python -m vllm.entrypoints.openai.api_server`; from a shell script
+  (`command: [/bin/sh, -c, "... vllm serve ... --max-model-len 1024"]`, split with shlex, the `vllm`
+  command found among `&&`, `;` and `exec`); and from a `--config` file the pod mounts from a ConfigMap
+  of the same input (one file, or one kustomize build: generated ConfigMaps too). vLLM turns each key of
+  that YAML file into `--key` before the command line's options and accepts `_` for `-`
+  (vllm-project/vllm, `FlexibleArgumentParser`), so `max_model_len: 20480` sets `--max-model-len`.
+  When some options cannot be seen (a config file from elsewhere, a `$VARIABLE` that may hold options, a
+  wrapper script), an option is never claimed missing.
+- **Cilium `enableDefaultDeny`** (AIA602, AIA804): per direction; unset, it is true for a direction the
+  policy has rules for and false otherwise; a pod is in default deny when any policy selecting it says so
+  (Cilium's CRD field documentation). A policy with `enableDefaultDeny: {{ingress: false, egress: false}}`
+  (an allow or audit baseline) blocks nothing, and an egress-only policy does not block LiteLLM.
+- **Listen addresses** (AIA302, AIA402): a variable with LISTEN or BIND in its name, or whose value is a
+  wildcard address (`0.0.0.0`, `[::]`, `*`, with or without a port, such as Ollama's `OLLAMA_HOST`), is
+  where a server listens, not an endpoint the app calls.
+- **GPU requests** (AIA102): a limit alone is fine: Kubernetes uses the limit of an extended resource as
+  its request (kubernetes.io, "Schedule GPUs"). A request without a limit, or one that differs from it,
+  is refused by the API server.
+- **Route timeouts** (AIA901): a rule without `timeouts.request` takes the `timeout.http.requestTimeout`
+  of an Envoy Gateway `BackendTrafficPolicy` (gateway.envoyproxy.io/v1alpha1) read in the same run that
+  targets the route, else one that targets its Gateway; `0s` disables Envoy's route timeout. Other
+  implementations' timeout policies (Traefik middlewares, Istio) are not read.
 
 ## Rules at a glance
 

@@ -34,6 +34,7 @@ from generator.policy.provenance import place
 from generator.policy.registry import Rule, rule, rules, rules_by_kind
 from generator.policy.roles import shared_service
 from generator.policy.suppress import checkov_skip_problems, suppressions
+from generator.policy.vllm_cli import CONFIG_MAPS
 from generator.policy.yamlio import locate
 
 PARALLEL_MIN_UNITS = 200
@@ -81,6 +82,8 @@ class Report:
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)
     baselined: list[Finding] = field(default_factory=list)
     stale: list[Stale] = field(default_factory=list)
+    # The facts the run was checked against (the first path's profile), for a report's rule table.
+    cluster: Cluster | None = None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -210,7 +213,12 @@ def check_unit(unit: Unit, options: Options) -> UnitResult:
     loaded = load(unit, options.config.limits)
     findings = [item for item in loaded.findings if _input_in_scope(item, loaded.objects, options)]
     result = UnitResult(findings=findings, files=loaded.files, objects=len(loaded.objects))
+    # The ConfigMaps of the same input, for a vLLM --config file a pod mounts (policy/vllm_cli.py).
+    config_maps = {
+        (obj.namespace, obj.name): obj.data.get("data") for obj in loaded.objects if obj.kind == "ConfigMap"
+    }
     for obj in loaded.objects:
+        obj.memo[CONFIG_MAPS] = config_maps
         check_object(obj, options, result)
     return result
 
@@ -318,7 +326,7 @@ def _check_paths(paths: Sequence[str], options: Options) -> Report:
     facts = options.cluster or profiles[0]
     rules_by_kind()
     discovery = discover(paths, options.build, options.config)
-    report = Report(notes=list(discovery.notes))
+    report = Report(notes=list(discovery.notes), cluster=facts)
     if options.schemas:
         problem = schema_validator(options).location_problem()
         if problem:

@@ -17,10 +17,12 @@ from generator.policy.k8s import (
 from generator.policy.k8s import labels as labels_of
 from generator.policy.model import K8sObject, Summary
 from generator.policy.rules.serving import admits_litellm, is_model_server
-from generator.policy.selectors import egress_facts, policy_specs
+from generator.policy.selectors import default_deny, egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
-SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
+SPEC_KINDS = frozenset(
+    {"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule", "BackendTrafficPolicy"}
+)
 SUMMARY_KINDS = (
     WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
 )
@@ -71,6 +73,8 @@ def summarize(
     tier_label = cluster.backup_tier_label
     if kind == "Schedule" and not obj.api_version.startswith("velero.io/"):
         return None
+    if kind == "BackendTrafficPolicy" and not obj.api_version.startswith("gateway.envoyproxy.io/"):
+        return None
     if kind == "Ingress":
         metadata = mapping(obj.data.get("metadata"))
         annotations = {str(k): str(v) for k, v in mapping(metadata.get("annotations")).items()}
@@ -99,6 +103,7 @@ def summarize(
             selectors=tuple(spec["endpointSelector"] for _, spec in specs),
             selector_paths=tuple((*base, "endpointSelector") for base, _ in specs),
             egress=tuple(egress_facts(spec, base, cluster) for base, spec in specs),
+            ingress_deny=tuple(default_deny(spec, "ingress") for _, spec in specs),
             cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
             admits_litellm=admits_litellm(obj, cluster),
         )

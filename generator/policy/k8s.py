@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -142,6 +143,30 @@ def url_host(value: str) -> str | None:
         return host.lower() if host else None
     match = _HOST_PORT.match(text)
     return match.group("host").lower() if match else None
+
+
+def is_wildcard_address(value: str) -> bool:
+    """A listen address, not a server to call: the unspecified address of IPv4 or IPv6 (`0.0.0.0`,
+    `::`, `[::]:11434`, `http://0.0.0.0:8080`) or `*`, with or without a port. A server binds to it; no
+    client can connect to it."""
+    text = value.strip()
+    if text.startswith("*"):
+        return text in ("*", "*:") or (text[1:2] == ":" and text[2:].isdigit())
+    if "://" in text:
+        try:
+            host = urlsplit(text).hostname or ""
+        except ValueError:
+            return False
+    elif text.startswith("["):
+        host = text[1 : text.find("]")]
+    elif text.count(":") > 1:
+        host = text
+    else:
+        host = text.split("/", 1)[0].split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def name_tokens(name: str) -> list[str]:

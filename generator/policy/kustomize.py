@@ -239,6 +239,8 @@ MODIFYING_FIELDS = (
     "generators",
 )
 GENERATORS = (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret"))
+# Fields that add labels or annotations to every object (and selector) of the build.
+LABELLING_FIELDS = ("labels", "commonLabels", "commonAnnotations")
 
 
 @dataclass
@@ -258,6 +260,9 @@ class Tree:
     dirs: set[str] = field(default_factory=set)
     chart_homes: set[str] = field(default_factory=set)
     patch_files: dict[str, str] = field(default_factory=dict)
+    # Per kustomization directory: the kustomization file and the resource files its build includes,
+    # its bases' included (which kustomizations can have changed an object of a given file).
+    reach: dict[str, set[str]] = field(default_factory=dict)
     # Kustomization directories whose file does not parse (a conflict marker, a typo).
     unreadable: set[str] = field(default_factory=set)
     # Local entries that are neither a file nor a directory (a FIFO, a device, a symlink to one): the
@@ -278,6 +283,16 @@ class Tree:
     def modifiers(self) -> list[str]:
         """The kustomization files that patch, transform or generate (nearest the root first)."""
         return [kfile for kfile, data in self.kustomizations if any(data.get(f) for f in MODIFYING_FIELDS)]
+
+    def changers(self) -> list[tuple[str, frozenset[str], frozenset[str]]]:
+        """(kustomization file, the fields of it that change objects, the files whose objects it builds)
+        of every kustomization that can change an object (nearest the root first)."""
+        found = []
+        for kfile, data in self.kustomizations:
+            fields = frozenset(name for name in (*MODIFYING_FIELDS, *LABELLING_FIELDS) if data.get(name))
+            if fields:
+                found.append((kfile, fields, frozenset(self.reach.get(os.path.dirname(kfile), ()))))
+        return found
 
 
 def read_kustomization(kfile: str) -> dict[str, Any] | None:
@@ -352,6 +367,7 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str], stack: 
         found.unreadable.add(directory)
         data = {}
     found.dirs.add(directory)
+    reached = found.reach.setdefault(directory, {kfile})
     found.consumed.add(kfile)
     found.kustomizations.append((kfile, data))
 
@@ -387,8 +403,10 @@ def _collect(directory: str, found: Tree, objects: bool, seen: set[str], stack: 
                 found.irregular.append(target)
             if kind == stat.S_IFDIR:
                 descend(entry, target, objects)
+                reached |= found.reach.get(os.path.realpath(target), set())
             elif kind == stat.S_IFREG:
                 found.consumed.add(target)
+                reached.add(target)
                 if objects:
                     found.resources.append(target)
     for entry in sequence(data.get("patchesStrategicMerge")):

@@ -547,7 +547,7 @@ def _unreadable(file: str, limits: Limits) -> str | None:
 def _build_context(found: kustomize.Tree, kfile: str) -> Build:
     modifiers = found.modifiers
     patch_files = [*found.patch_files.items(), *((path, path) for path in modifiers)]
-    return Build(kfile, tuple(modifiers), tuple(patch_files))
+    return Build(kfile, tuple(modifiers), tuple(patch_files), tuple(found.changers()))
 
 
 def _load_kustomization(directory: Path, limits: Limits, visiting: frozenset[str] = frozenset()) -> Loaded:

@@ -61,6 +61,9 @@ class Build:
     # Files a patched value may be written in (patches, transformer configs, the modifiers themselves),
     # each with the kustomization file that names it.
     patch_files: tuple[tuple[str, str], ...]
+    # (kustomization file, its fields that change objects, the files whose objects it builds): to name
+    # only the kustomizations that can have changed a given object's field.
+    changers: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = ()
 
 
 @dataclass(slots=True)
@@ -144,6 +147,8 @@ class Summary:
     selector_paths: tuple[YamlPath, ...] = ()
     # Per selector of a Cilium policy (same order): its egress facts, for the DNS rule across policies.
     egress: tuple[Egress, ...] = ()
+    # Per selector of a Cilium policy (same order): whether its spec denies ingress by default.
+    ingress_deny: tuple[bool, ...] = ()
     cluster_wide: bool = False
     tier: str | None = None
     # Workloads: the replicas (None: unset, 1) and whether it serves or calls a model (streams answers).
@@ -167,6 +172,8 @@ class Egress:
     dns: bool = False
     dns_proxy: bool = False
     fqdns: bool = False
+    # Whether the spec puts the pods it selects in default deny for egress (selectors.default_deny).
+    deny: bool = True
     # Paths inside the object: the egress list, the first rule to kube-dns, the first toFQDNs.
     path: YamlPath = ()
     dns_path: YamlPath = ()

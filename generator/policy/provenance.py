@@ -103,8 +103,35 @@ def place(obj: K8sObject, hit: Hit) -> tuple[str, int, str]:
                 patch_line,
                 (f"{hit.message} (value set by this patch{where}, over {shown(file)}:{line})"),
             )
-    names = ", ".join(shown(kfile) for kfile in build.modifiers) or shown(build.kustomization)
+    names = ", ".join(shown(kfile) for kfile in _changers(build, file, hit.path))
+    if not names:
+        return file, line, hit.message
     return file, line, f"{hit.message} (value set by a patch, transformer or generator in {names})"
+
+
+# Which kustomization fields can change a field of an object, besides patches and transformers.
+_GENERAL = frozenset({"patches", "patchesStrategicMerge", "patchesJson6902", "replacements", "transformers"})
+
+
+def _fields_for(path: YamlPath) -> frozenset[str]:
+    words = {str(part) for part in path}
+    extra: set[str] = set()
+    if words & {"labels", "selector", "matchLabels", "metadata"}:
+        extra |= {"labels", "commonLabels"}
+    if words & {"annotations", "metadata"}:
+        extra.add("commonAnnotations")
+    if "image" in words or "images" in words or "containers" in words or "initContainers" in words:
+        extra.add("images")
+    if "replicas" in words or path == ("spec",):
+        extra.add("replicas")
+    return _GENERAL | extra
+
+
+def _changers(build: Build, file: str, path: YamlPath) -> list[str]:
+    """The kustomization files that build objects of `file` and have a field that can change `path`
+    (not every patching kustomization of the build: a sibling app's patch never touches this object)."""
+    wanted = _fields_for(path)
+    return [kfile for kfile, fields, reached in build.changers if file in reached and fields & wanted]
 
 
 def clear_cache() -> None:

@@ -68,6 +68,13 @@ class Rule:
         """The fix hint with the values of the profile a finding was checked against (its lists too)."""
         return _fix_text(self.fix, facts)
 
+    def title_for(self, facts: Cluster) -> str:
+        """The title with the values of a profile (a rule table in a report of that cluster)."""
+        return _fix_text(self.title, facts)
+
+    def why_for(self, facts: Cluster) -> str:
+        return _fix_text(self.why, facts)
+
     @cached_property
     def title_text(self) -> str:
         return self.title.format(**cluster().values())

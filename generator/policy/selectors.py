@@ -81,6 +81,19 @@ def policy_specs(obj: K8sObject) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
             yield ("specs", index), spec
 
 
+def default_deny(spec: Any, direction: str) -> bool:
+    """Whether a policy spec puts the endpoints it selects in default deny for `direction` (ingress or
+    egress). Cilium's `enableDefaultDeny` (the CRD's field documentation, cilium.io/v2 Rule): when the
+    direction's key is not set, true if the spec has rules for that direction (`ingress`/`ingressDeny`,
+    `egress`/`egressDeny`), else false; `false` makes the policy only add allowances (an audit or
+    allow-list baseline); the two directions are independent. An endpoint is in default deny when any
+    policy selecting it says so."""
+    explicit = mapping(mapping(spec).get("enableDefaultDeny")).get(direction)
+    if isinstance(explicit, bool):
+        return explicit
+    return bool(sequence(mapping(spec).get(direction)) or sequence(mapping(spec).get(f"{direction}Deny")))
+
+
 def selects_kube_dns(rule: Any, cluster: Cluster) -> bool:
     """Whether an egress rule's toEndpoints select kube-dns."""
     return any(
@@ -109,6 +122,7 @@ def egress_facts(spec: dict[str, Any], base: YamlPath, cluster: Cluster) -> Egre
         dns=bool(dns),
         dns_proxy=bool(proxied),
         fqdns=bool(fqdns),
+        deny=default_deny(spec, "egress"),
         path=(*base, "egress"),
         dns_path=(*base, "egress", dns[0]) if dns else (),
         fqdn_path=(*base, "egress", fqdns[0], "toFQDNs") if fqdns else (),

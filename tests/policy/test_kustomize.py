@@ -237,3 +237,43 @@ def test_helm_charts_are_built_with_enable_helm_when_helm_is_installed(
     report = check_paths([str(tmp_path)], Options(jobs=1))
     assert calls == [True] and report.findings == []
     assert kustomize.command(tmp_path, True) == ["kubectl", "kustomize", "--enable-helm", str(tmp_path)]
+
+
+PVC = """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: notes-data
+  namespace: ai
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: proxmox-csi
+  resources: {requests: {storage: 1Gi}}
+"""
+
+
+def test_the_kustomization_named_for_a_built_value_is_one_that_builds_the_object(tmp_path: Path) -> None:
+    """Issue 18: AIA202 named a sibling app's generator as the patch that set the labels of a PVC."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "pvc.yaml").write_text(PVC)
+    (tmp_path / "notes" / "kustomization.yaml").write_text("resources: [pvc.yaml]\n")
+    (tmp_path / "chat").mkdir()
+    (tmp_path / "chat" / "kustomization.yaml").write_text(
+        "configMapGenerator:\n  - {name: chat-config, namespace: ai, literals: [MODE=chat]}\n"
+        "patches:\n  - {path: extra.yaml, target: {kind: Deployment}}\n"
+    )
+    (tmp_path / "chat" / "extra.yaml").write_text("- {op: add, path: /spec/replicas, value: 1}\n")
+    root = tmp_path / "apps"
+    root.mkdir()
+    (root / "kustomization.yaml").write_text(
+        "resources: [../notes, ../chat]\nlabels:\n  - pairs: {app.kubernetes.io/part-of: ai-apps}\n"
+    )
+    report = check(root)
+    (tier,) = [f for f in report.findings if f.rule_id == "AIA202"]
+    assert tier.message.endswith(
+        f"(value set by a patch, transformer or generator in {root.resolve()}/kustomization.yaml)"
+    ), tier.message
+    # Without the labels transformer nothing of the build changed the PVC: no kustomization is named.
+    (root / "kustomization.yaml").write_text("resources: [../notes, ../chat]\n")
+    (tier,) = [f for f in check(root).findings if f.rule_id == "AIA202"]
+    assert "value set by" not in tier.message

@@ -7,6 +7,7 @@ import textwrap
 from typing import Any
 
 from generator import __version__
+from generator.cluster.facts import Cluster
 from generator.policy.engine import Report
 from generator.policy.model import Severity
 from generator.policy.registry import Rule, rules
@@ -20,9 +21,10 @@ def _level(severity: Severity) -> str:
     return {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}[severity]
 
 
-def rule_descriptor(item: Rule) -> dict[str, Any]:
-    """A reportingDescriptor: id, slug as name, title, why, fix as help, default level."""
-    text = markdown = item.fix_hint
+def rule_descriptor(item: Rule, facts: Cluster | None = None) -> dict[str, Any]:
+    """A reportingDescriptor: id, slug as name, title, why, fix as help, default level; written with the
+    facts of the profile the run was checked against (the defaults without one)."""
+    text = markdown = item.fix_hint if facts is None else item.fix_for(facts)
     if item.section and item.quote:
         quote = textwrap.dedent(item.quote)
         text += f"\n\nEnforces ai-apps-AGENTS.md, {item.section}:\n{quote}"
@@ -30,8 +32,8 @@ def rule_descriptor(item: Rule) -> dict[str, Any]:
     return {
         "id": item.id,
         "name": item.slug,
-        "shortDescription": {"text": item.title_text},
-        "fullDescription": {"text": item.why_text},
+        "shortDescription": {"text": item.title_text if facts is None else item.title_for(facts)},
+        "fullDescription": {"text": item.why_text if facts is None else item.why_for(facts)},
         "help": {"text": text, "markdown": f"**Fix:** {markdown}"},
         "defaultConfiguration": {"level": _level(item.severity)},
         "properties": {"tags": [item.family], "precision": "high"},
@@ -69,7 +71,7 @@ def render(report: Report, color: bool = False) -> str:
                 "name": "aiapp",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "rules": [rule_descriptor(item) for item in table],
+                "rules": [rule_descriptor(item, report.cluster) for item in table],
             }
         },
         "results": results,

@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.cluster.facts import Cluster, cluster_for
 from generator.policy.k8s import mapping, sequence
-from generator.policy.model import Hit, Severity, Summary
+from generator.policy.model import Applies, Hit, Severity, Summary
 from generator.policy.registry import set_rule
 
 FAMILY = "apps"
@@ -74,15 +74,22 @@ def _service(ref: dict[str, Any], route: Summary, services: list[Summary]) -> Su
     why="Without `timeouts.request`, Cilium's Gateway API Envoy applies its 15 s default route timeout, "
     "which cuts streamed LLM responses mid-answer. A route rule whose backend is a model server (GPU, "
     'model volume at /models) or an LLM client (LITELLM_* variables) needs `request: "0s"` (no timeout) '
-    "or at least {streaming_floor_seconds} s.",
+    "or at least {streaming_floor_seconds} s. A rule without its own `timeouts.request` may get it from an "
+    "Envoy Gateway BackendTrafficPolicy (gateway.envoyproxy.io/v1alpha1) read in the same run: "
+    "`timeout.http.requestTimeout` of a policy targeting the route, else of one targeting its Gateway "
+    "(Envoy Gateway's HTTPTimeout: the time until the whole response is received; it becomes Envoy's route "
+    'timeout, where "0s" disables it). Timeout policies of other implementations are not read.',
     fix='Set `timeouts: {{request: "0s"}}` on the rule (the `route_timeout` answer), or a duration of '
     "at least {streaming_floor_seconds}s.",
+    # LiteLLM's own route streams answers to every client too.
+    applies=Applies.SCOPE,
 )
 def route_timeout_cuts_streams(
     summaries: Sequence[Summary], cluster: Cluster
 ) -> Iterator[tuple[Summary, Hit]]:
     services = _of(summaries, "Service")
     workloads = [s for s in summaries if s.pod_labels is not None]
+    policies = _of(summaries, "BackendTrafficPolicy")
     for route in _of(summaries, "HTTPRoute"):
         rules = sequence(mapping(route.spec).get("rules"))
         streaming = set()
@@ -90,9 +97,24 @@ def route_timeout_cuts_streams(
             service = _service(ref, route, services)
             if service is not None and any(w.llm for w in _pods_of_service(service, workloads)):
                 streaming.add(index)
+        policy = _policy_timeout(route, policies)
         for index in sorted(streaming):
             timeouts = mapping(mapping(rules[index]).get("timeouts"))
             path: tuple[str | int, ...] = ("spec", "rules", index)
+            if "request" not in timeouts and policy is not None:
+                owner, written = policy
+                duration = seconds(written)
+                if duration is not None and 0 < duration < cluster.streaming_floor_seconds:
+                    yield (
+                        route,
+                        Hit(
+                            path,
+                            f"the backend streams LLM answers, but BackendTrafficPolicy {owner.name} sets "
+                            f'timeout.http.requestTimeout "{written}" for this route, which cuts them; '
+                            'use "0s"',
+                        ),
+                    )
+                continue
             if "request" not in timeouts:
                 yield (
                     route,
@@ -112,6 +134,45 @@ def route_timeout_cuts_streams(
                         f'timeouts.request "{timeouts["request"]}" cuts streamed LLM answers; use "0s"',
                     ),
                 )
+
+
+def _targets(policy: Summary) -> Iterator[tuple[str, str]]:
+    """(kind, name) of the objects an Envoy Gateway policy targets (`targetRef` or `targetRefs`; the
+    targets are in the policy's own namespace)."""
+    spec = mapping(policy.spec)
+    for ref in [spec.get("targetRef"), *sequence(spec.get("targetRefs"))]:
+        ref = mapping(ref)
+        if ref.get("group", "gateway.networking.k8s.io") == "gateway.networking.k8s.io" and ref.get("name"):
+            yield str(ref.get("kind", "")), str(ref["name"])
+
+
+def _policy_timeout(route: Summary, policies: list[Summary]) -> tuple[Summary, str] | None:
+    """The Envoy Gateway BackendTrafficPolicy request timeout that applies to a route's rules without
+    their own `timeouts.request`: a policy on the route wins over one on its Gateway (policy attachment:
+    the more specific target overrides). Envoy Gateway's `timeout.http.requestTimeout` is the time until
+    the whole response is received (gateway.envoyproxy.io/v1alpha1 HTTPTimeout) and becomes Envoy's route
+    timeout, where 0s disables it (Envoy's RouteAction.timeout)."""
+
+    def timeout(policy: Summary) -> str | None:
+        value = mapping(mapping(mapping(policy.spec).get("timeout")).get("http")).get("requestTimeout")
+        return None if value is None else str(value)
+
+    parents = {
+        (str(mapping(parent).get("namespace", route.namespace)), str(mapping(parent).get("name")))
+        for parent in sequence(mapping(route.spec).get("parentRefs"))
+        if mapping(parent).get("kind", "Gateway") == "Gateway"
+    }
+    on_route = on_gateway = None
+    for policy in policies:
+        value = timeout(policy)
+        if value is None:
+            continue
+        for kind, name in _targets(policy):
+            if kind == "HTTPRoute" and policy.namespace == route.namespace and name == route.name:
+                on_route = (policy, value)
+            elif kind == "Gateway" and (str(policy.namespace), name) in parents:
+                on_gateway = on_gateway or (policy, value)
+    return on_route or on_gateway
 
 
 def _parent_problem(named: str, parent: dict[str, Any], facts: Cluster) -> tuple[str, tuple[str, ...]] | None:
@@ -138,7 +199,9 @@ def _parent_problem(named: str, parent: dict[str, Any], facts: Cluster) -> tuple
     quote=None,
     why="A route whose parent is not one of the cluster's Gateways ({gateways}) is never "
     "accepted, and a backendRef whose port the Service does not expose gets no endpoints: either way the "
-    "app is unreachable, silently (only the route's status says so).",
+    "app is unreachable, silently (only the route's status says so). The shared services' own routes are "
+    "not apps' routes and are skipped: those in a gateway namespace ({gateway_namespaces}: an HTTP-to-HTTPS "
+    "redirect on another listener) and those to LiteLLM's or Qdrant's Service.",
     fix="parentRefs: [{{group: gateway.networking.k8s.io, kind: Gateway, namespace: {gateway_namespace}, "
     "name: {gateway_name}, sectionName: {gateway_section}}}] (or another Gateway of the profile: "
     "{gateways}); backendRefs port: one of the Service's ports.",

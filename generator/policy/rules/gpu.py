@@ -63,7 +63,9 @@ def gpu_resource_name(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     section=SECTION,
     quote="  requests:\n    nvidia.com/gpu: 1\n  limits:\n    nvidia.com/gpu: 1",
     why="GPUs cannot be overcommitted: Kubernetes requires the request of an extended resource to equal "
-    "its limit, and the house pattern writes both explicitly.",
+    "its limit, and refuses a request without a limit. A limit alone is fine: Kubernetes defaults the "
+    "request to the limit (kubernetes.io, Schedule GPUs: GPUs are specified in limits, and a limit without "
+    "a request is used as the request), although the house pattern writes both.",
     fix="Set resources.requests and resources.limits of `{gpu_resource}` to the same whole number.",
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
@@ -84,9 +86,7 @@ def gpu_requests_equal_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]
             yield Hit(
                 (*base, "requests", gpu), f"{container.label} requests {wanted} {gpu} but sets no limit"
             )
-        elif wanted is None:
-            yield Hit((*base, "limits", gpu), f"{container.label} limits {limit} {gpu} but sets no request")
-        elif str(wanted) != str(limit):
+        elif wanted is not None and str(wanted) != str(limit):
             yield Hit(
                 (*base, "requests", gpu), f"{container.label} requests {wanted} {gpu} but limits {limit}"
             )

@@ -42,7 +42,8 @@ def _every_pod(selector: Any) -> bool:
     "anything. Policies are collected from every file of the run, wherever they live (a `policies/` tree "
     "counts), so check the repository, not a single file. A CiliumClusterwideNetworkPolicy that selects "
     "every pod (`endpointSelector: {{}}`, such as a cluster-wide DNS allowance) is a baseline for the "
-    "whole cluster, not the workload's own policy, and does not count. With the profile's "
+    "whole cluster, not the workload's own policy, and does not count; nor does a policy with "
+    "`enableDefaultDeny: {{ingress: false, egress: false}}`, which denies nothing. With the profile's "
     "`network.policy_engine: kubernetes`, `networking.k8s.io/v1` NetworkPolicies count instead, and they "
     "must isolate both ingress and egress (`policyTypes`, Kubernetes' defaulting); with `none` (a CNI "
     "without policies, such as flannel) the rule does not report.",
@@ -63,7 +64,7 @@ def workload_without_network_policy(
     for namespace, workloads in found.workloads.items():
         for summary in workloads:
             if any(
-                not (policy.cluster_wide and _every_pod(policy.selectors[index]))
+                not (policy.cluster_wide and _every_pod(policy.selectors[index])) and _isolates(policy, index)
                 for policy, index in found.selecting.get(id(summary), [])
             ):
                 continue
@@ -83,6 +84,14 @@ def workload_without_network_policy(
                     f"no CiliumNetworkPolicy in {where} selects these pods (labels: {shown}){seen}",
                 ),
             )
+
+
+def _isolates(policy: Summary, index: int) -> bool:
+    """Whether a policy spec puts the pods it selects in default deny in some direction: one with
+    `enableDefaultDeny` off both ways only adds allowances (Cilium's enableDefaultDeny)."""
+    ingress = policy.ingress_deny[index] if index < len(policy.ingress_deny) else True
+    egress = policy.egress[index].deny if index < len(policy.egress) else True
+    return ingress or egress
 
 
 class _Coverage:
@@ -161,7 +170,9 @@ def coverage(summaries: Sequence[Summary]) -> _Coverage:
     "cannot resolve names unless a policy selecting it (this one, another one in its namespace or a "
     "cluster-wide one: Cilium allows the union) allows port 53 to kube-dns. toFQDNs rules only match names "
     "looked up through Cilium's DNS proxy, so a pod whose policies use toFQDNs also needs the `rules: dns:` "
-    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported. With "
+    "section on that port; without toFQDNs, a plain port-53 rule is enough and is not reported. A policy "
+    "with `enableDefaultDeny: {{egress: false}}` denies nothing by its egress rules and is not reported "
+    "(Cilium's enableDefaultDeny, per direction). With "
     "`network.policy_engine: kubernetes`, the same for NetworkPolicies with egress rules: port 53 to the "
     "DNS namespace from it or another policy selecting the same pods.",
     fix="Add an egress rule to kube-dns: `toEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
@@ -195,8 +206,8 @@ def egress_without_dns_rule(summaries: Sequence[Summary], cluster: Cluster) -> I
 
     for number, policy in enumerate(found.policies):
         for index, egress in enumerate(policy.egress):
-            if not egress.rules:
-                continue
+            if not egress.rules or not egress.deny:
+                continue  # no egress rules, or `enableDefaultDeny: {egress: false}`: nothing is denied
             if not egress.dns and not elsewhere(number, index, "dns"):
                 yield (
                     policy,

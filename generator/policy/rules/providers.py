@@ -13,6 +13,7 @@ from generator.policy.k8s import (
     WORKLOAD_KINDS,
     containers,
     env_values,
+    is_wildcard_address,
     mapping,
     name_tokens,
     pod_of,
@@ -60,6 +61,8 @@ LLM_WORDS = frozenset(
         "GPT",
     }
 )
+# Words of a variable that sets where a server listens (`OLLAMA_LISTEN_ADDR`, `VLLM_BIND_HOST`).
+LISTEN_WORDS = frozenset({"LISTEN", "BIND"})
 URL_WORDS = frozenset({"URL", "URI", "BASE", "ENDPOINT", "HOST", "ADDR", "ADDRESS", "SERVER"})
 
 
@@ -208,10 +211,16 @@ def _config_entries(obj: K8sObject) -> Iterator[tuple[str, str, str, YamlPath]]:
 
 
 def url_keys(obj: K8sObject, words: frozenset[str]) -> Iterator[tuple[str, str, str, str, YamlPath]]:
-    """(what, key, value, host, path) of env/config keys that name an endpoint of the given kind."""
+    """(what, key, value, host, path) of env/config keys that name an endpoint of the given kind.
+
+    A listen address is a server's own setting, not an endpoint it calls: a key with LISTEN or BIND in
+    its name, or a wildcard value (`OLLAMA_HOST=0.0.0.0`, Ollama's bind address; `[::]:11434`).
+    """
     for what, key, value, path in _config_entries(obj):
         tokens = name_tokens(key)
         if len(tokens) < 2 or tokens[-1] not in URL_WORDS or not words.intersection(tokens):
+            continue
+        if LISTEN_WORDS.intersection(tokens) or is_wildcard_address(value):
             continue
         host = url_host(value)
         if host:
@@ -235,7 +244,9 @@ def reaches(host: str, service: str, namespace: str, obj: K8sObject, cluster: Cl
     quote="Connect to LiteLLM: `http://litellm.ai.svc.cluster.local:4000`",
     why="All LLM traffic goes through LiteLLM; an LLM endpoint setting (a key such as OPENAI_BASE_URL, "
     "LLM_ENDPOINT, LITELLM_URL) that names another host sends it elsewhere. Provider hosts themselves are "
-    "reported by AIA301.",
+    "reported by AIA301. A listen address is the server's own setting, not an endpoint: keys with LISTEN "
+    "or BIND, and wildcard values (`OLLAMA_HOST=0.0.0.0`, Ollama's bind address; `[::]:11434`; `*`) are "
+    "not read.",
     fix="Set the value to {litellm_url} (add `/v1` if the client expects it); register other models in "
     "LiteLLM instead of calling them directly.",
     kinds=sorted(WORKLOAD_KINDS | {"ConfigMap"}),

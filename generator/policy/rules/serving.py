@@ -4,13 +4,13 @@ LiteLLM, its one consumer, can reach."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, Container, containers, env_values, mapping, pod_of, sequence
-from generator.policy.model import Hit, K8sObject, Severity, Summary, YamlPath
+from generator.policy.model import Hit, K8sObject, Severity, Summary
 from generator.policy.registry import object_rule, set_rule
 from generator.policy.selectors import NAMESPACE_KEY, match_labels, policy_specs
+from generator.policy.vllm_cli import CONFIG_MAPS, Invocation, Option, invocation
 
 # Every variable that moves a cache or home directory a model server writes to (docs/patterns.md).
 CACHE_VARIABLES = frozenset(
@@ -41,21 +41,12 @@ def is_vllm(container: Container, marker: str) -> bool:
     return marker in image or any(marker in word.lower() for word in _words(container)[:3])
 
 
-def flag(container: Container, *names: str) -> tuple[str | None, YamlPath] | None:
-    """The value and path of the first of these flags in the args (`--flag value` or `--flag=value`;
-    vLLM also accepts underscores), None when absent."""
-    args = sequence(container.data.get("args"))
-    spelled = {name for name in names} | {name.replace("-", "_").replace("__", "--") for name in names}
-    for index, item in enumerate(args):
-        text = str(item)
-        key, _, inline = text.partition("=")
-        if key in spelled:
-            path: YamlPath = (*container.path, "args", index)
-            if inline:
-                return inline, path
-            value = args[index + 1] if index + 1 < len(args) else None
-            return (None if value is None else str(value)), path
-    return None
+def server_invocation(obj: K8sObject, container: Container) -> Invocation | None:
+    """The vLLM server options of a container (command line, shell script, --config file)."""
+    pod = pod_of(obj)
+    if pod is None:
+        return None
+    return invocation(container, pod, obj.namespace, obj.memo.get(CONFIG_MAPS))
 
 
 def _servers(obj: K8sObject, cluster: Cluster) -> Iterator[Container]:
@@ -65,10 +56,6 @@ def _servers(obj: K8sObject, cluster: Cluster) -> Iterator[Container]:
     for container in containers(pod, init=False):
         if is_vllm(container, cluster.vllm_marker):
             yield container
-
-
-def _where(container: Container) -> YamlPath:
-    return (*container.path, "args") if "args" in container.data else container.path
 
 
 @object_rule(
@@ -87,8 +74,13 @@ def _where(container: Container) -> YamlPath:
 )
 def vllm_without_max_model_len(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     for container in _servers(obj, cluster):
-        if flag(container, "--max-model-len") is None:
-            yield Hit(_where(container), f"{container.label} runs vLLM without --max-model-len")
+        found = server_invocation(obj, container)
+        if found is not None and found.complete and found.option("--max-model-len") is None:
+            yield Hit(
+                found.marker.path,
+                f"{container.label} runs vLLM without --max-model-len",
+                found.marker.offset,
+            )
 
 
 def _gpus(container: Container, cluster: Cluster) -> int | None:
@@ -100,11 +92,11 @@ def _gpus(container: Container, cluster: Cluster) -> int | None:
         return None
 
 
-def _count(found: tuple[str | None, YamlPath] | None) -> int | None:
+def _count(found: Option | None) -> int | None:
     if found is None:
         return 1
     try:
-        return int(str(found[0]))
+        return int(str(found.value))
     except ValueError:
         return None
 
@@ -125,15 +117,26 @@ def _count(found: tuple[str | None, YamlPath] | None) -> int | None:
 def tensor_parallel_not_gpu_count(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     for container in _servers(obj, cluster):
         gpus = _gpus(container, cluster)
-        if gpus is None:
+        found = server_invocation(obj, container)
+        if gpus is None or found is None:
             continue
-        tp_flag = flag(container, "--tensor-parallel-size", "-tp")
-        tp, pp = _count(tp_flag), _count(flag(container, "--pipeline-parallel-size", "-pp"))
+        tp_flag = found.option("--tensor-parallel-size", "-tp")
+        pp_flag = found.option("--pipeline-parallel-size", "-pp")
+        if not found.complete and (tp_flag is None or pp_flag is None):
+            continue  # an option not seen may set them
+        tp, pp = _count(tp_flag), _count(pp_flag)
         if tp is None or pp is None or tp * pp == gpus:
             continue
-        path = tp_flag[1] if tp_flag is not None else _where(container)
+        word = tp_flag.word if tp_flag is not None else None
+        path = word.path if word is not None else found.marker.path
         split = f"{tp} x {pp} (tensor x pipeline parallel)" if pp != 1 else f"tensor-parallel size {tp}"
-        yield Hit(path, f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {tp * pp}")
+        if any(found is not None and found.from_config for found in (tp_flag, pp_flag)):
+            split += " (from its --config file)"
+        yield Hit(
+            path,
+            f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {tp * pp}",
+            word.offset if word is not None else found.marker.offset,
+        )
 
 
 def _writable_mounts(container: Container) -> list[str]:
@@ -212,9 +215,13 @@ def is_model_server(obj: K8sObject, cluster: Cluster) -> bool:
     section=None,
     quote=None,
     why="Apps reach models through LiteLLM only ({litellm_namespace}, {litellm_selector}): a model "
-    "server whose network policies admit nobody else but the gateway cannot be used by any app.",
-    fix="Add an ingress rule `fromEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: "
-    '"{litellm_namespace}", {litellm_selector}}}}}]` on the server port.',
+    "server whose network policies admit nobody else but the gateway cannot be used by any app. Only a "
+    "policy that puts the server in default deny for ingress can block LiteLLM: one with ingress rules, "
+    "unless it sets `enableDefaultDeny: {{ingress: false}}` (Cilium's CRD documentation of "
+    "enableDefaultDeny: absent means true for a direction that has rules; an allow or audit baseline sets "
+    "it false and only adds allowances). An egress-only policy leaves ingress open.",
+    fix="Add an ingress rule on the server port from LiteLLM's pods: `fromEndpoints: [{{matchLabels: "
+    '{{k8s:io.kubernetes.pod.namespace: "{litellm_namespace}", <its pod labels: {litellm_selector}>}}}}]`.',
 )
 def model_server_unreachable_from_litellm(
     summaries: Sequence[Summary], cluster: Cluster
@@ -226,22 +233,28 @@ def model_server_unreachable_from_litellm(
     for summary in summaries:
         if not summary.model_server or summary.pod_labels is None:
             continue
-        selecting = [
-            policy
-            for policy in policies
-            if (policy.cluster_wide or policy.namespace == summary.namespace)
-            and any(
-                selects(selector, summary.pod_labels, summary.namespace, summary.service_account)
-                for selector in policy.selectors
-            )
-        ]
-        if selecting and not any(policy.admits_litellm for policy in selecting):
-            names: list[Any] = [policy.name for policy in selecting]
+        selecting: list[tuple[Summary, bool]] = []
+        for policy in policies:
+            if not (policy.cluster_wide or policy.namespace == summary.namespace):
+                continue
+            chosen = [
+                index
+                for index, selector in enumerate(policy.selectors)
+                if selects(selector, summary.pod_labels, summary.namespace, summary.service_account)
+            ]
+            if chosen:
+                deny = any(policy.ingress_deny[index] for index in chosen if index < len(policy.ingress_deny))
+                selecting.append((policy, deny))
+        # Only policies that put the server in default deny for ingress can block LiteLLM; any policy
+        # selecting it may admit it.
+        denying = [policy for policy, deny in selecting if deny]
+        if denying and not any(policy.admits_litellm for policy, _ in selecting):
+            names = ", ".join(dict.fromkeys(policy.name for policy in denying))
             yield (
                 summary,
                 Hit(
                     summary.pod_labels_path,
-                    f"model server {summary.kind}/{summary.name}: no ingress from LiteLLM in its "
-                    f"policies ({', '.join(map(str, names))})",
+                    f"model server {summary.kind}/{summary.name}: no ingress from LiteLLM in the policies "
+                    f"that deny its ingress by default ({names})",
                 ),
             )

@@ -87,8 +87,8 @@ def _tier(metadata: dict[str, Any], cluster: Cluster) -> Any:
     why="On a cluster whose Velero schedules select volumes by `{backup_tier_label}` (the profile's "
     "`backup.mechanism: tier-label`), a PVC without a valid tier is never backed up. Other mechanisms: "
     "AIA206, AIA207.",
-    fix="Add the label `{backup_tier_label}` with one of the tiers ({backup_tiers}): GFS for critical "
-    "data, Daily for caches.",
+    fix="Add the label `{backup_tier_label}` with one of the tiers ({backup_tiers}): {critical_tier} for "
+    "critical data, another tier for data that can be fetched again (caches).",
     applies=Applies.SCOPE,
     kinds=CLAIM_KINDS,
 )
