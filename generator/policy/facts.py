@@ -16,13 +16,21 @@ from generator.policy.k8s import (
 )
 from generator.policy.k8s import labels as labels_of
 from generator.policy.model import K8sObject, Summary
-from generator.policy.rules.serving import admits_litellm, is_model_server
+from generator.policy.peers import cilium_peers, netpol_peers
+from generator.policy.rules.serving import admits_litellm, is_model_server, served_engine
 from generator.policy.selectors import egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
 SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
+# Objects that make Services the repository does not declare: a Flux HelmRelease renders its chart's, an
+# Argo CD Application applies another source's manifests.
+SERVICE_MAKERS = frozenset({"HelmRelease", "Application"})
 SUMMARY_KINDS = (
-    WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
+    WORKLOAD_KINDS
+    | NETWORK_POLICY_KINDS
+    | SPEC_KINDS
+    | SERVICE_MAKERS
+    | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
 )
 MODEL_MOUNT = "/models"
 
@@ -77,10 +85,14 @@ def summarize(
         return summary(
             spec=mapping(obj.data.get("spec")), labels=labels_of(metadata), annotations=annotations
         )
+    if kind in SERVICE_MAKERS:  # only where its Services land (HelmRelease: targetNamespace, else its own)
+        spec = mapping(obj.data.get("spec"))
+        target = spec.get("targetNamespace") or mapping(spec.get("destination")).get("namespace")
+        return summary(spec={"targetNamespace": str(target)} if target else {})
     if kind == "NetworkPolicy":  # Kubernetes' (rules/netpol.py); Cilium's kinds below
         if not obj.api_version.startswith("networking.k8s.io/"):
             return None
-        return summary(spec=mapping(obj.data.get("spec")))
+        return summary(spec=mapping(obj.data.get("spec")), peers=tuple(netpol_peers(obj)))
     if kind in SPEC_KINDS:
         labels = {str(k): str(v) for k, v in mapping(mapping(obj.data.get("metadata")).get("labels")).items()}
         return summary(spec=mapping(obj.data.get("spec")), labels=labels)
@@ -101,6 +113,7 @@ def summarize(
             egress=tuple(egress_facts(spec, base, cluster) for base, spec in specs),
             cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
             admits_litellm=admits_litellm(obj, cluster),
+            peers=tuple(cilium_peers(obj)),
         )
     pod = pod_of(obj)
     if pod is None:
@@ -116,6 +129,7 @@ def summarize(
             tier = mapping(metadata.get("labels")).get(tier_label)
             claims.append((str(metadata.get("name", "")), None if tier is None else str(tier)))
     pod_labels = pod.labels
+    engine, api_key = served_engine(obj, cluster)
     return summary(
         pod_labels=pod_labels,
         pod_labels_path=pod.labels_path if "labels" in pod.metadata else pod.metadata_path,
@@ -129,4 +143,6 @@ def summarize(
         else None,
         llm=_llm(pod, cluster),
         model_server=is_model_server(obj, cluster),
+        engine=engine,
+        api_key=api_key,
     )
