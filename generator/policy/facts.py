@@ -33,6 +33,8 @@ SUMMARY_KINDS = (
     | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
 )
 MODEL_MOUNT = "/models"
+# Kubernetes' own API groups (networking.k8s.io, rbac.authorization.k8s.io, ...) and kustomize's.
+KUBERNETES_GROUPS = ("k8s.io", "kustomize.config.k8s.io")
 
 
 def _llm(pod: Any, cluster: Cluster) -> bool:
@@ -54,12 +56,22 @@ def _llm(pod: Any, cluster: Cluster) -> bool:
     return False
 
 
+def _custom(obj: K8sObject) -> bool:
+    """An object of an operator's API group (dotted, not Kubernetes' own `*.k8s.io`)."""
+    group = obj.api_version.rpartition("/")[0]
+    return "." in group and not group.endswith(KUBERNETES_GROUPS)
+
+
 def summarize(
     obj: K8sObject, own: Suppressions, cluster: Cluster, in_scope: bool = True, shared: str = ""
 ) -> Summary | None:
     """The facts cross-object rules need, for workloads, Cilium policies and PVCs; None for others."""
     kind = obj.kind
     if kind not in SUMMARY_KINDS:
+        if _custom(obj):
+            return Summary(
+                kind, obj.name, obj.namespace, obj.ref, obj.origin, own.rules, in_scope, shared, custom=True
+            )
         return None
 
     def summary(**facts: Any) -> Summary:

@@ -163,6 +163,9 @@ class Summary:
     # server requires an API key of its callers.
     engine: str = ""
     api_key: bool = False
+    # An operator's custom resource (an API group outside Kubernetes' own): the Services an operator
+    # creates are named after it (CloudNativePG's `<cluster>-rw`, KServe's `<name>-predictor`).
+    custom: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,23 @@ def test_a_backend_is_judged_only_where_the_repository_deploys(tmp_path: Path) -
     assert findings(tmp_path, "AIA911") == []
 
 
+def test_a_backend_named_after_an_operators_resource_is_the_operators_service(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "app.yaml",
+        APP + "---\napiVersion: v1\nkind: Service\nmetadata: {name: rag, namespace: ai}\n",
+    )
+    route = (ROUTE % "ai").replace("rag-api", "pg-rw")
+    write(tmp_path, "route.yaml", route)
+    assert len(findings(tmp_path, "AIA911")) == 1
+    write(
+        tmp_path,
+        "pg.yaml",
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: pg, namespace: ai}\n",
+    )
+    assert findings(tmp_path, "AIA911") == []  # CloudNativePG names its Services pg-rw, pg-ro, pg-r
+
+
 def test_an_ingress_backend_counts_like_a_route(tmp_path: Path) -> None:
     ingress = """\
 apiVersion: networking.k8s.io/v1

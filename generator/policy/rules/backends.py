@@ -3,9 +3,11 @@ build of the repository deploys.
 
 Evidence threshold: a missing Service is reported only where the run can know the namespace's Services:
 it holds another Service or a workload in that namespace (the repository deploys there), and no object
-that makes Services of its own there (a Flux HelmRelease renders its chart's Services). A route to a
-namespace the repository does not otherwise deploy (a chart installed elsewhere, another repository) is
-never reported.
+that makes Services of its own there (a Flux HelmRelease renders its chart's Services, an Argo CD
+Application another source's). A route to a namespace the repository does not otherwise deploy (a chart
+installed elsewhere, another repository) is never reported, nor a backend named after an operator's
+custom resource of that namespace (CloudNativePG names its Services `<cluster>-rw`, `-ro`, `-r`:
+cloudnative-pg.io, "Service Management"; KServe `<name>-predictor`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,12 @@ def routes(summaries: Sequence[Summary]) -> list[Summary]:
     return [s for s in summaries if s.kind in ROUTE_KINDS]
 
 
+def _prefixes(name: str) -> list[str]:
+    """`llama-predictor` → [llama-predictor, llama]: the names an operator's resource may have."""
+    parts = name.split("-")
+    return ["-".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
 def _service_makers(summaries: Sequence[Summary]) -> set[str | None]:
     return {
         str(mapping(s.spec).get("targetNamespace") or s.namespace)
@@ -89,8 +97,10 @@ def _service_makers(summaries: Sequence[Summary]) -> set[str | None]:
     why="An HTTPRoute backendRef or an Ingress backend that names a Service no build deploys answers "
     "every request with an error (Gateway API: 500 for an unresolved backendRef; an Ingress controller: "
     "503). Reported only where the run can know: the repository deploys other Services or workloads in "
-    "that namespace, and nothing there renders Services of its own (a Flux HelmRelease). Check the "
-    "whole repository, not one app, so that every build is read.",
+    "that namespace, nothing there renders Services of its own (a Flux HelmRelease, an Argo CD "
+    "Application), and the backend is not named after an operator's custom resource there "
+    "(CloudNativePG's `<cluster>-rw`, KServe's `<name>-predictor`). Check the whole repository, not one "
+    "app, so that every build is read.",
     fix="Point the backend at the Service the app's build creates (the finding names the closest name in "
     "that namespace), or add that Service to the app's build.",
 )
@@ -107,12 +117,15 @@ def route_backend_not_deployed(
         elif summary.pod_labels is not None:
             deployed.add(summary.namespace)
     makers = _service_makers(summaries)
+    custom = {(s.namespace, s.name) for s in summaries if s.custom}
     for route in routes(summaries):
         for backend in backends(route):
             namespace = backend.namespace
             known = services.get(namespace, set())
             if backend.name in known or namespace not in deployed or namespace in makers:
                 continue
+            if any((namespace, prefix) in custom for prefix in _prefixes(backend.name)):
+                continue  # an operator's Service, named after its custom resource
             close = difflib.get_close_matches(backend.name, sorted(known), n=1, cutoff=0.6)
             hint = f'; did you mean "{close[0]}"?' if close else ""
             where = f'namespace "{namespace}"' if namespace else "the route's namespace (none set)"

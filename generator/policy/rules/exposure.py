@@ -19,6 +19,7 @@ from generator.policy.model import Hit, Peer, Severity, Summary
 from generator.policy.registry import set_rule
 from generator.policy.rules import netpol
 from generator.policy.rules.backends import backends, routes
+from generator.policy.rules.cilium_labels import unknown_key
 from generator.policy.rules.serving import ENGINE_NAMES
 from generator.policy.selectors import NAMESPACE_KEY, match_labels, selects
 
@@ -116,6 +117,11 @@ def _admitted(peer: Peer, cluster: Cluster) -> bool:
     )
 
 
+def _admits_nobody(peer: Peer) -> bool:
+    """A Cilium selector with a key Cilium never sets matches no pod (AIA610 reports it)."""
+    return any(unknown_key(str(key)) for key in mapping(peer.selector.get("matchLabels")))
+
+
 def _describe(peer: Peer) -> str:
     labels = ", ".join(f"{k}={v}" for k, v in match_labels(peer.selector).items() if k != NAMESPACE_KEY)
     pods = f"pods {labels}" if labels else "every pod"
@@ -156,7 +162,7 @@ def model_server_reachable_past_litellm(
     for server in servers:
         for policy in _policies_selecting(server, policies, engine):
             for peer in policy.peers:
-                if peer.direction != "ingress" or _admitted(peer, cluster):
+                if peer.direction != "ingress" or _admitted(peer, cluster) or _admits_nobody(peer):
                     continue
                 if (policy.ref, peer.path) in reported:
                     continue
