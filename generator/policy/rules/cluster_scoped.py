@@ -5,9 +5,8 @@ Kustomize's `namespace:` sets the namespace of namespaced objects only; a cluste
 app's namespaced build pulls in from a directory outside its own tree belongs to that directory's own
 build. The evidence threshold: the object's file lies outside the build's directory, in a directory
 that is a kustomization of its own (built on its own, or applied by a GitOps Kustomization). Then two
-builds apply the same object: two owners, and pruning by one deletes what the other applies.
-Kustomize also does not know a custom kind (CiliumClusterwideNetworkPolicy) is cluster-scoped and
-writes the namespace onto it.
+builds apply the same object: two owners, and pruning by one deletes what the other applies. (The
+namespace itself is harmless: `kubectl kustomize` leaves a CiliumClusterwideNetworkPolicy without one.)
 """
 
 from __future__ import annotations
@@ -50,10 +49,11 @@ def _own_kustomization(file: str, stop: str) -> str | None:
     quote=None,
     why="A kustomization that sets `namespace:` (an app's build) and lists a directory of cluster-wide "
     "objects (CiliumClusterwideNetworkPolicy, ClusterRole, ClusterIssuer, CRDs, ...) that is a "
-    "kustomization of its own emits those objects a second time: two builds (two Flux Kustomizations or "
-    "Argo CD Applications) own them, and each prunes or overwrites the other's. Only built objects are "
-    "judged (without kustomize, `--no-build`, objects are not traced to builds): the object's file lies "
-    "outside the build's directory, in a directory with its own kustomization file.",
+    "kustomization of its own makes the app's build an owner of those objects: when the cluster's own "
+    "build of that directory (a Flux Kustomization or Argo CD Application) applies them too, two builds "
+    "own them, and each prunes or overwrites the other's. Only built objects are judged (without "
+    "kustomize, or with `--no-build`, objects are not traced to builds): the object's file lies outside "
+    "the build's directory, in a directory with its own kustomization file.",
     fix="Remove the cluster-wide directory from the app's kustomization `resources:`; let the cluster's "
     "own build (the one that lists that directory) apply it once.",
     applies=Applies.SCOPE,
@@ -78,5 +78,6 @@ def cluster_object_in_namespaced_build(obj: K8sObject, cluster: Cluster) -> Iter
     yield Hit(
         ("metadata",),
         f"{obj.kind}/{obj.name} is cluster-wide, but the namespaced build {build.kustomization} "
-        f"(namespace: {namespace}) emits it from {owner}, a kustomization of its own: two builds apply it",
+        f"(namespace: {namespace}) emits it from {owner}, a build of its own: the app's build owns a "
+        "cluster-wide object, and applying that directory on its own makes two owners",
     )
