@@ -3,7 +3,8 @@
 AIA301 finds provider hosts by name; an app whose policy opens port 443 to every address reaches the same
 providers by address. What counts as broad:
 - Cilium `toEntities` world, world-ipv4, world-ipv6 or all (docs.cilium.io, "Layer 3 examples",
-  Entities based), and an egress rule with ports but no peer (Cilium and Kubernetes: every destination);
+  Entities based), and an egress rule with ports but no peer (every destination: Cilium's "Layer 4
+  Policies" apply to any layer-3 peer when none is given; a NetworkPolicy rule without `to` likewise);
 - `toCIDR`/`toCIDRSet` or a NetworkPolicy `ipBlock` of /8 or wider (0.0.0.0/0 is every address, whatever
   its `except` leaves out);
 - a private range (RFC 1918, `ipaddress.is_private`) of /16 or wider: the cloud providers' private
