@@ -228,7 +228,9 @@ def expected_under_defaults(answers: dict[str, Any]) -> set[str]:
         expected |= {"AIA103", "AIA104"}  # node selector and taint
     engine = answers.get("serving_engine", "vllm" if answers.get("gpu") else "custom")
     if answers.get("serves_model", True) and engine == "vllm":
-        expected |= {"AIA502", "AIA804"}  # the secret store (the vLLM API key), LiteLLM's pods as peer
+        # The secret store (the vLLM API key); LiteLLM's pods as peer: under the default facts the other
+        # cluster's LiteLLM is not LiteLLM (AIA804), so its pods are another app's calling vLLM (AIA805).
+        expected |= {"AIA502", "AIA804", "AIA805"}
     return expected
 
 

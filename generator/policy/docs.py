@@ -71,9 +71,13 @@ carry checkov skips with reasons for the checks they fail on purpose ([patterns.
   `Reason:` line, are allowed in the manifests of that directory. `aiapp new` writes exactly this when
   `direct_providers` is set; the nearest `AGENTS.md` at or above the manifest applies. An item without a
   `Reason:` line is not honoured.
+- **HTTPS egress to any public address** (AIA303): an item of the same section starting with these words
+  (as `aiapp new` writes it when a Kubernetes NetworkPolicy, which cannot name hosts, must reach the
+  direct provider hosts or Hugging Face) allows egress on port 443 to public addresses in the policies
+  of that directory; a whole private network stays reported.
 - **The shared services** (Qdrant, LiteLLM): their own objects are recognised by the cluster facts
   (namespace `{qdrant_namespace}` and the Qdrant pod labels; namespace `{litellm_namespace}` and the
-  LiteLLM pod labels) and are not apps: AIA401 (own Qdrant), AIA301/AIA302 (providers) and AIA604-AIA606
+  LiteLLM pod labels) and are not apps: AIA401 (own Qdrant), AIA301-AIA303 (providers) and AIA604-AIA606
   (ingress) skip them, so they need no suppression. Nothing is exempt by name alone: an app could
   otherwise name its private copy `qdrant`.
 

@@ -26,9 +26,13 @@ class DocumentedExceptions:
     file: str | None
     hosts: frozenset[str]
     without_reason: frozenset[str]
+    # The "**HTTPS egress to any public address**" item `aiapp new` writes when a NetworkPolicy, which
+    # cannot name hosts, must open port 443 to the internet (AIA303).
+    public_https: bool = False
 
 
 NONE = DocumentedExceptions(None, frozenset(), frozenset())
+PUBLIC_HTTPS = "https egress to any public address"
 
 
 def _section_items(text: str) -> list[str]:
@@ -56,12 +60,14 @@ def parse_agents(text: str, file: str | None = None) -> DocumentedExceptions:
     """The direct-provider exceptions of an AGENTS.md text."""
     hosts: set[str] = set()
     without_reason: set[str] = set()
+    public_https = False
     for item in _section_items(text):
+        public_https |= PUBLIC_HTTPS in item.lower()
         if "direct provider access" not in item.lower():
             continue
         listed = {host.lower() for host in _HOST.findall(item)}
         (hosts if _REASON.search(item) else without_reason).update(listed)
-    return DocumentedExceptions(file, frozenset(hosts), frozenset(without_reason - hosts))
+    return DocumentedExceptions(file, frozenset(hosts), frozenset(without_reason - hosts), public_https)
 
 
 @lru_cache(maxsize=4096)

@@ -16,17 +16,27 @@ from generator.policy.k8s import (
 )
 from generator.policy.k8s import labels as labels_of
 from generator.policy.model import K8sObject, Summary
-from generator.policy.rules.serving import admits_litellm, is_model_server
+from generator.policy.peers import cilium_peers, netpol_peers
+from generator.policy.rules.serving import admits_litellm, is_model_server, served_engine
 from generator.policy.selectors import default_deny, egress_facts, policy_specs
 from generator.policy.suppress import Suppressions
 
 SPEC_KINDS = frozenset(
     {"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule", "BackendTrafficPolicy"}
 )
+# Objects that make Services the repository does not declare: a Flux HelmRelease renders its chart's, an
+# Argo CD Application applies another source's manifests.
+SERVICE_MAKERS = frozenset({"HelmRelease", "Application"})
 SUMMARY_KINDS = (
-    WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
+    WORKLOAD_KINDS
+    | NETWORK_POLICY_KINDS
+    | SPEC_KINDS
+    | SERVICE_MAKERS
+    | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
 )
 MODEL_MOUNT = "/models"
+# Kubernetes' own API groups (networking.k8s.io, rbac.authorization.k8s.io, ...) and kustomize's.
+KUBERNETES_GROUPS = ("k8s.io", "kustomize.config.k8s.io")
 
 
 def _llm(pod: Any, cluster: Cluster) -> bool:
@@ -48,12 +58,22 @@ def _llm(pod: Any, cluster: Cluster) -> bool:
     return False
 
 
+def _custom(obj: K8sObject) -> bool:
+    """An object of an operator's API group (dotted, not Kubernetes' own `*.k8s.io`)."""
+    group = obj.api_version.rpartition("/")[0]
+    return "." in group and not group.endswith(KUBERNETES_GROUPS)
+
+
 def summarize(
     obj: K8sObject, own: Suppressions, cluster: Cluster, in_scope: bool = True, shared: str = ""
 ) -> Summary | None:
     """The facts cross-object rules need, for workloads, Cilium policies and PVCs; None for others."""
     kind = obj.kind
     if kind not in SUMMARY_KINDS:
+        if _custom(obj):
+            return Summary(
+                kind, obj.name, obj.namespace, obj.ref, obj.origin, own.rules, in_scope, shared, custom=True
+            )
         return None
 
     def summary(**facts: Any) -> Summary:
@@ -81,10 +101,14 @@ def summarize(
         return summary(
             spec=mapping(obj.data.get("spec")), labels=labels_of(metadata), annotations=annotations
         )
+    if kind in SERVICE_MAKERS:  # only where its Services land (HelmRelease: targetNamespace, else its own)
+        spec = mapping(obj.data.get("spec"))
+        target = spec.get("targetNamespace") or mapping(spec.get("destination")).get("namespace")
+        return summary(spec={"targetNamespace": str(target)} if target else {})
     if kind == "NetworkPolicy":  # Kubernetes' (rules/netpol.py); Cilium's kinds below
         if not obj.api_version.startswith("networking.k8s.io/"):
             return None
-        return summary(spec=mapping(obj.data.get("spec")))
+        return summary(spec=mapping(obj.data.get("spec")), peers=tuple(netpol_peers(obj)))
     if kind in SPEC_KINDS:
         labels = {str(k): str(v) for k, v in mapping(mapping(obj.data.get("metadata")).get("labels")).items()}
         return summary(spec=mapping(obj.data.get("spec")), labels=labels)
@@ -106,6 +130,7 @@ def summarize(
             ingress_deny=tuple(default_deny(spec, "ingress") for _, spec in specs),
             cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
             admits_litellm=admits_litellm(obj, cluster),
+            peers=tuple(cilium_peers(obj)),
         )
     pod = pod_of(obj)
     if pod is None:
@@ -121,6 +146,7 @@ def summarize(
             tier = mapping(metadata.get("labels")).get(tier_label)
             claims.append((str(metadata.get("name", "")), None if tier is None else str(tier)))
     pod_labels = pod.labels
+    engine, api_key = served_engine(obj, cluster)
     return summary(
         pod_labels=pod_labels,
         pod_labels_path=pod.labels_path if "labels" in pod.metadata else pod.metadata_path,
@@ -134,4 +160,6 @@ def summarize(
         else None,
         llm=_llm(pod, cluster),
         model_server=is_model_server(obj, cluster),
+        engine=engine,
+        api_key=api_key,
     )

@@ -161,6 +161,16 @@ class Summary:
     labels: dict[str, str] | None = None
     # Ingresses: their annotations (the class and the controller's streaming settings).
     annotations: dict[str, str] | None = None
+    # Network policies (Cilium's and Kubernetes'): the peers of their rules, for the rules about whom a
+    # policy lets in or out (rules/peers.py).
+    peers: tuple[Peer, ...] = ()
+    # Model servers: the engine ("vllm", "ollama", "llama.cpp"; "" for other workloads) and whether the
+    # server requires an API key of its callers.
+    engine: str = ""
+    api_key: bool = False
+    # An operator's custom resource (an API group outside Kubernetes' own): the Services an operator
+    # creates are named after it (CloudNativePG's `<cluster>-rw`, KServe's `<name>-predictor`).
+    custom: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +188,25 @@ class Egress:
     path: YamlPath = ()
     dns_path: YamlPath = ()
     fqdn_path: YamlPath = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """One peer of a network policy rule: the pods it admits (ingress) or reaches (egress).
+
+    `namespaces` are the namespaces it selects (None: every namespace, or ones this check cannot name);
+    `selector` is the pod selector as written (a Cilium endpoint selector, whose namespace key `selects`
+    understands, or a NetworkPolicy podSelector; `{}` selects every pod); `ports` the ports the rule
+    allows (None: every port); `entities` the Cilium entities of a `fromEntities`/`toEntities` peer
+    (then no pods are selected).
+    """
+
+    direction: str
+    path: YamlPath
+    namespaces: tuple[str, ...] | None
+    selector: dict[str, Any]
+    ports: tuple[str, ...] | None = None
+    entities: tuple[str, ...] = ()
 
 
 def dotted(path: YamlPath) -> str:

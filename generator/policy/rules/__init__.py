@@ -2,7 +2,12 @@
 
 from generator.policy.rules import (
     apps,
+    backends,
     backups,
+    broad_egress,
+    cilium_labels,
+    cluster_scoped,
+    exposure,
     gpu,
     hardening,
     ingresses,
@@ -13,12 +18,18 @@ from generator.policy.rules import (
     qdrant,
     secrets,
     serving,
+    shared_egress,
     storage,
 )
 
 __all__ = [
     "apps",
+    "backends",
     "backups",
+    "broad_egress",
+    "cilium_labels",
+    "cluster_scoped",
+    "exposure",
     "gpu",
     "hardening",
     "ingresses",
@@ -29,5 +40,6 @@ __all__ = [
     "qdrant",
     "secrets",
     "serving",
+    "shared_egress",
     "storage",
 ]

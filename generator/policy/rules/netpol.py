@@ -80,7 +80,7 @@ def namespaces_of(peer: dict[str, Any], own: str | None) -> set[str] | None:
     return None
 
 
-def _ports(rule: dict[str, Any]) -> set[str] | None:
+def rule_ports(rule: dict[str, Any]) -> set[str] | None:
     """The ports a rule allows (None: every port)."""
     if not sequence(rule.get("ports")):
         return None
@@ -90,7 +90,7 @@ def _ports(rule: dict[str, Any]) -> set[str] | None:
 def allows_dns(spec: dict[str, Any], own: str | None, dns_namespace: str) -> bool:
     """Whether an egress rule of the policy allows port 53 to the DNS namespace (or anywhere)."""
     for rule in map(mapping, sequence(spec.get("egress"))):
-        ports = _ports(rule)
+        ports = rule_ports(rule)
         if ports is not None and "53" not in ports:
             continue
         peers = [mapping(peer) for peer in sequence(rule.get("to"))]
@@ -164,7 +164,7 @@ def shared_service_egress(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     spec = mapping(obj.data.get("spec"))
     for index, rule in enumerate(sequence(spec.get("egress"))):
         rule = mapping(rule)
-        ports = _ports(rule)
+        ports = rule_ports(rule)
         for peer in map(mapping, sequence(rule.get("to"))):
             if "namespaceSelector" not in peer:
                 continue

@@ -11,6 +11,7 @@ from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary
 from generator.policy.registry import object_rule, set_rule
 from generator.policy.roles import services
 from generator.policy.rules import netpol
+from generator.policy.rules.cilium_labels import unknown_key
 from generator.policy.selectors import (
     NAMESPACE_KEY,
     SERVICE_ACCOUNT_KEY,
@@ -487,6 +488,8 @@ def _ingress(obj: K8sObject, cluster: Cluster) -> Iterator[tuple[str, Hit]]:
                     yield "other", Hit(path, "ingress rule has no from* peer, so it allows every source")
                 continue
             for position, selector in enumerate(sequence(endpoints)):
+                if any(unknown_key(str(key)) for key in mapping(mapping(selector).get("matchLabels"))):
+                    continue  # a key Cilium never sets: the peer admits nobody (AIA610 says so)
                 peer = _peer(selector, obj, cluster)
                 where = (*path, "fromEndpoints", position)
                 if peer == "own":

@@ -201,6 +201,63 @@ def admits_litellm(obj: K8sObject, cluster: Cluster) -> bool:
     return False
 
 
+# Other engines by image name (the last path segment, without tag): Ollama (docker.io/ollama/ollama) and
+# llama.cpp's server (ghcr.io/ggml-org/llama.cpp:server); `llama-server` is llama.cpp's server binary.
+OLLAMA = "ollama"
+LLAMA_CPP = "llama.cpp"
+_ENGINE_IMAGES = ((OLLAMA, (OLLAMA,)), (LLAMA_CPP, ("llama.cpp", "llama-cpp")))
+_ENGINE_COMMANDS = ((LLAMA_CPP, "llama-server"),)
+# How each engine requires a key of its callers: vLLM's `--api-key` or VLLM_API_KEY (docs.vllm.ai,
+# "OpenAI-Compatible Server"); llama.cpp's `--api-key`/`--api-key-file` or LLAMA_API_KEY (its server
+# README). Ollama has no API key of its own: anyone who reaches its port may use it.
+_KEY_FLAGS = {"vllm": ("--api-key",), LLAMA_CPP: ("--api-key", "--api-key-file")}
+_KEY_VARIABLES = {"vllm": ("VLLM_API_KEY",), LLAMA_CPP: ("LLAMA_API_KEY",)}
+
+
+def _engine(container: Container, cluster: Cluster) -> str:
+    if is_vllm(container, cluster.vllm_marker):
+        return "vllm"
+    image = str(container.data.get("image", "")).split("@")[0].rsplit("/", 1)[-1].split(":")[0].lower()
+    for engine, names in _ENGINE_IMAGES:
+        if any(name in image for name in names):
+            return engine
+    words = [word.lower() for word in _words(container)[:3]]
+    for engine, binary in _ENGINE_COMMANDS:
+        if any(binary in word for word in words):
+            return engine
+    return ""
+
+
+def _requires_key(container: Container, engine: str) -> bool:
+    flags = _KEY_FLAGS.get(engine, ())
+    if any(flag in word for word in _words(container) for flag in flags):
+        return True
+    variables = _KEY_VARIABLES.get(engine, ())
+    return any(
+        mapping(entry).get("name") in variables and ("value" in entry or "valueFrom" in entry)
+        for entry in map(mapping, sequence(container.data.get("env")))
+    )
+
+
+def served_engine(obj: K8sObject, cluster: Cluster) -> tuple[str, bool]:
+    """The model server engine of a workload ("" when none serves a model) and whether every serving
+    container requires an API key of its callers."""
+    pod = pod_of(obj)
+    if pod is None:
+        return "", False
+    found = [
+        (container, engine)
+        for container in containers(pod, init=False)
+        if (engine := _engine(container, cluster))
+    ]
+    if not found:
+        return "", False
+    return found[0][1], all(_requires_key(container, engine) for container, engine in found)
+
+
+ENGINE_NAMES = {"vllm": "vLLM", OLLAMA: "Ollama", LLAMA_CPP: "llama.cpp"}
+
+
 def is_model_server(obj: K8sObject, cluster: Cluster) -> bool:
     """A workload that serves a model: a vLLM container."""
     return any(True for _ in _servers(obj, cluster))
