@@ -92,3 +92,4 @@ def test_conflict_scan_of_an_app_skips_fifos_and_devices(tmp_path: Path) -> None
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['deployment.yaml']"
+
