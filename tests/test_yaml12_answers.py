@@ -67,5 +67,5 @@ def test_a_text_parsed_again_is_a_fresh_copy_and_a_refusal_repeats() -> None:
     first["b"]["c"] = "changed"
     assert load("{a: [1, 2], b: {c: x}}") == {"a": [1, 2], "b": {"c": "x"}}
     for _ in range(2):
-        with pytest.raises(ValueError, match="'017' is 15 in YAML 1.1 but 17 in YAML 1.2"):
+        with pytest.raises(ValueError, match=r"'017' is 15 in YAML 1\.1 but 17 in YAML 1\.2"):
             load("[017, x]")
