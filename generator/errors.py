@@ -14,6 +14,16 @@ def cut(text: str, limit: int = MAX_SHOWN) -> str:
     return f"{text[: limit - 3]}... ({len(text):,} characters)"
 
 
+def quoted(value: object, limit: int = MAX_SHOWN) -> str:
+    """`repr(value)` for a one-line message, cut like `cut` but with the length of the value itself
+    (a 300-character text is said to have 300 characters, not the 302 of its quoted form)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    length = len(value) if isinstance(value, str) else len(text)
+    return f"{text[: limit - 3]}... ({length:,} characters)"
+
+
 class AiappError(Exception):
     """Base of every error that the CLI turns into a one-line message."""
 

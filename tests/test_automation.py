@@ -321,3 +321,36 @@ def test_the_workflow_runs_status_update_check_and_opens_a_pull_request_with_the
     assert -1 not in positions and positions == sorted(positions), positions
     assert "cat update.txt" in script  # the per-app report is the body
     assert "--trust" not in script
+
+
+def test_an_app_of_an_untagged_clone_needs_trust_once_after_the_first_tag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the README and docs/automation.md say about clones without tags, run for real: an app rendered
+    from an untagged template records a commit hash; after the template's first tag, Renovate's command
+    stops with Copier's "unsafe feature" refusal (the v0.1.0 migration's range) and changes nothing, passes
+    with `--trust`, and from then on (the app records a tag) needs no trust."""
+    monkeypatch.setenv("COPIER_CACHE_DIR", str(tmp_path / "copier-cache"))
+    tpl = init_repo(tmp_path / "tpl")
+    copy_working_tree(tpl)
+    first = commit(tpl, "a template nobody tagged yet")
+    repo = init_repo(tmp_path / "gitops")
+    app = copier_app(repo / "apps/rag-api", load_preset("rag-cpu-qdrant"), str(tpl))
+    commit(repo, "rag-api from an untagged clone")
+    assert first.startswith(str(answers(app)["_commit"]))  # `git describe --always`: the short hash
+
+    commit(tpl, "first release", "v0.2.0")
+    plain = run([sys.executable, "-m", "copier", *RENOVATE_COPIER, "v0.2.0"], cwd=app)
+    assert plain.returncode != 0 and "unsafe" in plain.stderr.lower(), plain.stderr
+    assert status(repo) == "" and answers(app)["_commit"] != "v0.2.0"
+
+    trusted = run([sys.executable, "-m", "copier", *RENOVATE_COPIER, "v0.2.0", "--trust"], cwd=app)
+    assert trusted.returncode == 0, trusted.stderr
+    assert answers(app)["_commit"] == "v0.2.0"
+    assert answers(app)["vector_db"] == "qdrant"  # the migration changed nothing it should not
+    commit(repo, "rag-api at v0.2.0")
+
+    commit(tpl, "next release", "v0.2.1")
+    later = run([sys.executable, "-m", "copier", *RENOVATE_COPIER, "v0.2.1"], cwd=app)
+    assert later.returncode == 0, later.stderr
+    assert answers(app)["_commit"] == "v0.2.1"

@@ -101,3 +101,19 @@ def test_plain_copier_refuses_overriding_a_computed_value(tmp_path: Path) -> Non
         assert result.returncode != 0
         assert "is computed by the template from other answers and cannot be set" in result.stderr
         assert not dest.exists() or not any(dest.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("value", "example"),
+    [
+        ("ghcr.io/acme/" + "a" * 400, "e.g. ..." + "a" * 57 + ":1.0.0"),
+        ("ghcr.io/acme/" + "b" * 400 + ":latest", "e.g. ..." + "b" * 57 + ":1.0.0"),
+        ("ghcr.io/acme/x", "e.g. ghcr.io/acme/x:1.0.0"),
+    ],
+)
+def test_an_image_refusal_quotes_at_most_60_characters_of_the_value(value: str, example: str) -> None:
+    """The example tag in an image refusal shows the end of a long value, not the whole value (a 512-
+    character image made a 1,100-character line)."""
+    message = refused("image", value)
+    assert message is not None and example in message
+    assert len(message) < 250, message

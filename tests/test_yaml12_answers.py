@@ -55,3 +55,17 @@ def test_a_long_refused_value_is_cut_with_its_length() -> None:
     with pytest.raises(UsageError) as error:
         given("container_port=" + "9" * 300 + "x")
     assert "(301 characters)" in error.value.message and len(error.value.message) < 300
+
+
+def test_a_text_parsed_again_is_a_fresh_copy_and_a_refusal_repeats() -> None:
+    """yaml12.load caches what it parsed: the caller may change its value without changing the next one's,
+    and a refused text is refused every time (a refusal is never cached as a pass)."""
+    from generator.template.yaml12 import load
+
+    first = load("{a: [1, 2], b: {c: x}}")
+    first["a"].append(3)
+    first["b"]["c"] = "changed"
+    assert load("{a: [1, 2], b: {c: x}}") == {"a": [1, 2], "b": {"c": "x"}}
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"'017' is 15 in YAML 1\.1 but 17 in YAML 1\.2"):
+            load("[017, x]")

@@ -16,11 +16,14 @@ from typing import Any
 
 from generator.errors import AiappError, UsageError
 from generator.fleet.git import TemplateRepos, git, template_repos
+from generator.reader.files import read_bytes
 
 ANSWERS_FILE = ".copier-answers.yml"
 # Directories never searched for apps: VCS metadata and dependency trees.
 SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv"}
 # Copier's inline conflict markers start with these; a `.rej` file is the other conflict mode.
+# A file Copier merged is a manifest of a few KB; a larger one is not scanned for markers.
+MAX_SCANNED_BYTES = 16 * 1024 * 1024
 CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 MAX_LISTED = 3
 
@@ -139,11 +142,13 @@ def unresolved_conflicts(app_dir: Path) -> list[str]:
 
 
 def _has_markers(path: Path) -> bool:
+    """Conflict markers at the start of a line of a regular file (read bounded: a FIFO left in an app
+    would block, a symlink to /dev/zero would be read forever; neither holds a conflict Copier wrote)."""
     try:
-        with path.open("rb") as handle:
-            return any(line.startswith(CONFLICT_MARKERS) for line in handle)
+        data = read_bytes(path, MAX_SCANNED_BYTES)
     except OSError:
         return False
+    return any(line.startswith(CONFLICT_MARKERS) for line in data.splitlines())
 
 
 def short_list(items: Sequence[str]) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from generator.cluster.profile import flatten, merge, validate, written
 from generator.errors import UsageError
+from generator.reader.files import read_text
 from generator.template.source import PROFILE_KEY, SETTINGS_FILE
 
 HEADER = (
@@ -219,7 +220,7 @@ def _render(target: Path, existing: Any, facts: dict[str, Any]) -> str:
     if not isinstance(existing, dict):
         raise UsageError(f"{target} is not a mapping: fix or remove it first (nothing was written)")
     if existing.get(PROFILE_KEY) is None:
-        text = target.read_text(encoding="utf-8")
+        text = read_text(target, "the profile file")
         return text + ("" if text.endswith("\n") or not text else "\n") + "\n" + section
     others = {key: value for key, value in existing.items() if key != PROFILE_KEY}
     rest = yaml.safe_dump(others, sort_keys=False, allow_unicode=True) if others else ""

@@ -64,7 +64,8 @@ def next_steps(
     registered: str | None,
 ) -> list[str]:
     """What the engineer does after the files are written."""
-    from generator.new.register import entry_for, find, listed_in
+    from generator.errors import UsageError
+    from generator.new.register import entry_for, find, listed_in, read_kustomization
 
     del questions  # the steps follow the computed answers (copier.yml), not the questions
     parent = dest.resolve().parent
@@ -75,7 +76,10 @@ def next_steps(
     elif listed_in(dest):
         steps.append([f"{kustomization} already lists {dest.resolve().name}: nothing to add."])
     elif kustomization:
-        entry = entry_for(kustomization.read_text(encoding="utf-8"), dest.resolve().name)
+        try:
+            entry = entry_for(read_kustomization(kustomization), dest.resolve().name)
+        except UsageError:  # a FIFO, a device, too large: the plain name, and `check` says the rest
+            entry = dest.resolve().name
         steps.append(
             [
                 f"Add `- {entry}` to the resources of {kustomization} "

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.errors import UsageError
+from generator.reader.files import read_text
+from generator.reader.yamldoc import load_document
+
 NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _KEY = re.compile(r"^resources:[ \t]*(#.*)?$")
 _FLOW = re.compile(r"^resources:[ \t]*\[(?P<items>[^\]]*)\][ \t]*(?P<comment>#.*)?$")
@@ -158,8 +162,8 @@ def listed_in(dest: Path) -> Path | None:
     if path is None:
         return None
     try:
-        entries = _entries(path.read_text(encoding="utf-8")) or []
-    except (OSError, UnicodeDecodeError):
+        entries = _entries(read_kustomization(path)) or []
+    except UsageError:
         return None
     return path if dest.resolve().name in {_plain(entry) for entry in entries} else None
 
@@ -177,7 +181,10 @@ def register(dest: Path, *, write: bool = True) -> str:
             f"No kustomization.yaml in {parent}: nothing registered "
             f"(add {entry} to the kustomization that deploys it)."
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_kustomization(path)
+    except UsageError as error:
+        return f"Not registered: {error.message}; add `- {entry}` to its resources by hand."
     written = entry_for(text, entry)
     try:
         updated, added = add_resource(text, entry)
@@ -215,12 +222,27 @@ class Clash:
         )
 
 
-def _load_yaml(path: Path) -> Any:
-    import yaml
+def read_kustomization(path: Path) -> str:
+    """The text of the parent kustomization, read bounded (generator/reader): a UsageError (exit 2, one
+    line) for a FIFO, a device, an oversized file or bytes that are not UTF-8."""
+    return read_text(path, "the parent kustomization")
 
+
+def check_parent(dest: Path) -> None:
+    """With --register, before anything is written: the parent kustomization can be read and edited
+    (a UsageError naming it otherwise: an alias bomb, a FIFO, a file nested too deeply, not YAML)."""
+    parent = dest.resolve().parent
+    for name in NAMES:  # a FIFO or a device under the name is refused here, not passed over as "none"
+        if os.path.lexists(parent / name):
+            load_document(parent / name, "the parent kustomization")
+            return
+
+
+def _load_yaml(path: Path, what: str) -> Any:
+    """A sibling's file, read bounded; None when it cannot be read (it then clashes with nothing)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return load_document(path, what)
+    except UsageError:
         return None
 
 
@@ -238,7 +260,7 @@ def clash(
     path = find(parent)
     if path is None:
         return None
-    data = _load_yaml(path)
+    data = _load_yaml(path, "the parent kustomization")
     data = data if isinstance(data, dict) else {}
     forced = data.get("namespace") if isinstance(data.get("namespace"), str) else None
     resources = data.get("resources")
@@ -254,7 +276,8 @@ def clash(
     for candidate, is_listed in listed.items():
         if candidate == target:
             continue
-        answers = _load_yaml(candidate / answers_file) if (candidate / answers_file).is_file() else None
+        answers_path = candidate / answers_file
+        answers = _load_yaml(answers_path, "the answers file") if answers_path.is_file() else None
         if not isinstance(answers, dict) or answers.get("app_name") != app_name:
             continue
         theirs = forced or answers.get("namespace")

@@ -142,8 +142,10 @@ def check_siblings(
     options: NewOptions, dest: Path, context: Mapping[str, Any], answers_file: str = ANSWERS_FILE
 ) -> str | None:
     """A sibling app with the same app_name and namespace: an error with --register, else a warning."""
-    from generator.new.register import clash
+    from generator.new.register import check_parent, clash
 
+    if options.register:
+        check_parent(dest)
     if "app_name" not in context:
         return None
     found = clash(dest, str(context["app_name"]), str(context.get("namespace", "")), answers_file)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from generator.reader.files import MAX_TEXT_BYTES, read_bytes
+
 AGENTS_FILE = "AGENTS.md"
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _HOST = re.compile(r"`([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)`")
@@ -79,10 +81,11 @@ def documented_exceptions(directory: str) -> DocumentedExceptions:
     folder = Path(directory)
     candidate = folder / AGENTS_FILE
     if candidate.is_file():
-        try:
-            return parse_agents(candidate.read_text(encoding="utf-8", errors="replace"), str(candidate))
+        try:  # bounded: a regular file of at most MAX_TEXT_BYTES (generator/reader)
+            text = read_bytes(candidate, MAX_TEXT_BYTES).decode("utf-8", errors="replace")
         except OSError:
             return NONE
+        return parse_agents(text, str(candidate))
     if (folder / ".git").exists() or folder.parent == folder:
         return NONE
     return documented_exceptions(str(folder.parent))

@@ -18,6 +18,7 @@ import yaml
 from generator.policy.k8s import mapping, sequence
 from generator.policy.model import Origin
 from generator.policy.yamlio import parse_documents
+from generator.reader.files import MAX_TEXT_BYTES, read_bytes
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Defaults of check.limits.build_seconds / build_memory_mb (generator/policy/config.py): a real build
@@ -307,8 +308,8 @@ def read_kustomization(kfile: str) -> dict[str, Any] | None:
 @lru_cache(maxsize=4096)
 def _read_kustomization(kfile: str, mtime: int, size: int) -> dict[str, Any] | None:
     try:
-        with open(kfile, encoding="utf-8") as handle:
-            documents = parse_documents(handle.read())
+        # Bounded (generator/reader): a regular file of at most MAX_TEXT_BYTES; aliases counted.
+        documents = parse_documents(read_bytes(kfile, MAX_TEXT_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return None
     data = documents[0] if len(documents) == 1 else None

@@ -75,3 +75,22 @@ def problem(error: OSError) -> str:
     if isinstance(error, TooLargeError):
         return f"has {error.size:,} bytes, more than the {error.limit:,} allowed"
     return f"cannot be read: {error.strerror or error}"
+
+
+# A kustomization, an answers file, AGENTS.md: a real one is a few KB.
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+
+
+def read_text(path: str | os.PathLike[str], what: str, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most `max_bytes`; a UsageError (exit 2, one line naming
+    `what` and the file) for a FIFO, a device, a larger file or bytes that are not UTF-8."""
+    from generator.errors import UsageError
+
+    try:
+        raw = read_bytes(path, max_bytes)
+    except OSError as error:
+        raise UsageError(f"{what} {os.fspath(path)} {problem(error)}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{what} {os.fspath(path)} is not UTF-8 text (byte {error.start})") from None

@@ -380,3 +380,32 @@ def load_mapping(
     if not isinstance(data, dict):
         raise SettingsError(f"{where} must be a mapping of keys to values, not a {type(data).__name__}")
     return data
+
+
+def load_document(
+    path: Path, what: str, *, max_bytes: int = MAX_SETTINGS_BYTES, max_alias_nodes: int = MAX_ALIAS_NODES
+) -> Any:
+    """The one YAML document of a file aiapp reads but does not own (a parent kustomization.yaml), bounded
+    like `load_mapping` (regular file, size, aliases, nesting, duplicate keys) without its rules for
+    values: a SettingsError (exit 2, one line naming the file) otherwise. Empty is None."""
+    from generator.reader.files import read_text
+
+    where = f"{what} {path}"
+    text = read_text(path, what, max_bytes)
+    try:
+        documents = parse_documents(text, max_alias_nodes)
+    except DuplicateKeyError as error:
+        message = f"{where}: line {error.line}: the key {shown(error.key)} is given twice"
+        raise SettingsError(message) from None
+    except AliasLimitError:
+        message = f"{where} expands to more than {max_alias_nodes:,} values through YAML aliases (a bomb?)"
+        raise SettingsError(message) from None
+    except RecursionError:
+        raise SettingsError(f"{where} is nested too deeply to read") from None
+    except yaml.YAMLError as error:
+        if "maximum nesting depth" in str(error):
+            raise SettingsError(f"{where} is nested too deeply to read") from None
+        raise SettingsError(f"{where} is not YAML: {' '.join(str(error).split())[:200]}") from None
+    if len(documents) > 1:
+        raise SettingsError(f"{where} holds {len(documents)} YAML documents, not one")
+    return documents[0] if documents else None

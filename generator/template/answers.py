@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import UsageError, cut
+from generator.errors import UsageError, cut, quoted
 from generator.template.questions import PROFILE_QUESTION, Question, cast, check, default_for, is_asked
 
 Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
@@ -94,7 +94,7 @@ def parse_sets(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set expects key=value, got {cut(repr(item))}")
+            raise UsageError(f"--set expects key=value, got {quoted(item)}")
         values[key.strip()] = value
     return values
 
@@ -142,7 +142,7 @@ def gather(
             if question is None:
                 version = f": the template {template} does not ask it" if template else ""
                 raise UsageError(
-                    f"unknown question {cut(repr(key))} (from {source}){version}",
+                    f"unknown question {quoted(key)} (from {source}){version}",
                     hint=f"known questions: {', '.join(settable(questions))}",
                 )
             if question.computed:
@@ -159,7 +159,7 @@ def gather(
                 given.values[key] = cast(question, raw)
             except (ValueError, TypeError) as error:
                 problem = cut(one_line(str(error)), 200)
-                message = f"{key} = {cut(repr(raw))} (from {source}) has the wrong type: {problem}"
+                message = f"{key} = {quoted(raw)} (from {source}) has the wrong type: {problem}"
                 raise UsageError(message) from None
             given.sources[key] = source
     return given
@@ -184,7 +184,7 @@ def safe_default(question: Question, context: Mapping[str, Any]) -> Any:
 def invalid(question: Question, value: Any, source: str, rule: str) -> UsageError:
     """The one-line error for a value that breaks its question's rule."""
     origin = "the default" if source == "default" else f"from {source}"
-    return UsageError(f"{question.name} = {cut(repr(show(value)))} ({origin}): {one_line(rule)}")
+    return UsageError(f"{question.name} = {quoted(show(value))} ({origin}): {one_line(rule)}")
 
 
 def resolve_given(
