@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.cluster.capacity import demand
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import (
     NETWORK_POLICY_KINDS,
@@ -22,7 +23,10 @@ from generator.policy.suppress import Suppressions
 
 SPEC_KINDS = frozenset({"Service", "HTTPRoute", "ServiceMonitor", "PodDisruptionBudget", "Schedule"})
 SUMMARY_KINDS = (
-    WORKLOAD_KINDS | NETWORK_POLICY_KINDS | SPEC_KINDS | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
+    WORKLOAD_KINDS
+    | NETWORK_POLICY_KINDS
+    | SPEC_KINDS
+    | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress", "LeaderWorkerSet"}
 )
 MODEL_MOUNT = "/models"
 
@@ -102,6 +106,9 @@ def summarize(
             cluster_wide=kind == "CiliumClusterwideNetworkPolicy",
             admits_litellm=admits_litellm(obj, cluster),
         )
+    gpu = demand(obj.data, cluster.gpu_resource, cluster.gpu_pools)
+    if kind == "LeaderWorkerSet":  # its GPUs only (rules on its pod templates: not yet)
+        return summary(gpu=gpu) if gpu else None
     pod = pod_of(obj)
     if pod is None:
         return None
@@ -129,4 +136,5 @@ def summarize(
         else None,
         llm=_llm(pod, cluster),
         model_server=is_model_server(obj, cluster),
+        gpu=gpu,
     )

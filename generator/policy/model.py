@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from generator.cluster.capacity import Demand
+
 YamlPath = tuple[str | int, ...]
 
 
@@ -156,6 +158,8 @@ class Summary:
     labels: dict[str, str] | None = None
     # Ingresses: their annotations (the class and the controller's streaming settings).
     annotations: dict[str, str] | None = None
+    # Workloads holding GPUs in a pool of the profile (generator/cluster/capacity.py).
+    gpu: Demand | None = None
 
 
 @dataclass(frozen=True, slots=True)
