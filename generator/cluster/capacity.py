@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,12 +122,25 @@ def tolerates(toleration: Mapping[str, object], wanted: Mapping[str, str]) -> bo
     return str(toleration.get("value", "")) == wanted.get("value", "")
 
 
+def selects(spec: Mapping[str, Any], pool: GpuPool) -> bool:
+    """Whether a pod with this spec demands every label of the pool's node selector."""
+    selector = _mapping(spec.get("nodeSelector"))
+    return all(
+        str(selector.get(label)) == value or affinity_requires(spec, label, value)
+        for label, value in pool.node_selector
+    )
+
+
+def selected_pool(spec: Mapping[str, Any], pools: Sequence[GpuPool]) -> GpuPool | None:
+    """The most specific pool whose node selector the pod demands (tolerations aside), None for none."""
+    matching = [pool for pool in pools if selects(spec, pool)]
+    return max(matching, key=lambda pool: len(pool.node_selector), default=None)
+
+
 def lands_in(spec: Mapping[str, Any], pool: GpuPool) -> bool:
     """Whether a pod with this spec selects the pool's nodes and tolerates their taints."""
-    selector = _mapping(spec.get("nodeSelector"))
-    for label, value in pool.node_selector:
-        if str(selector.get(label)) != value and not affinity_requires(spec, label, value):
-            return False
+    if not selects(spec, pool):
+        return False
     written = [item for item in _sequence(spec.get("tolerations")) if isinstance(item, dict)]
     return all(any(tolerates(item, dict(pairs)) for item in written) for pairs in pool.tolerations)
 
@@ -206,3 +219,39 @@ def _group_demand(spec: Mapping[str, Any], resource: str, pools: Sequence[GpuPoo
     surge = _surge(rolling.get("maxSurge", 0), replicas)
     shape = f"{replicas} x a group of {size} pods ({_gpus(per_group)})"
     return Demand(pool.name, replicas * per_group, surge * per_group, shape)
+
+
+@dataclass(frozen=True)
+class PoolUse:
+    """What the workloads of a repository hold in one pool: (workload, demand) in file order."""
+
+    pool: GpuPool
+    workloads: tuple[tuple[str, Demand], ...]
+
+    @property
+    def used(self) -> int:
+        """GPUs held at the peak of a rollout of every workload."""
+        return sum(demand.peak for _, demand in self.workloads)
+
+    def text(self) -> str:
+        """One line: the pool's size, what its workloads hold, what is left."""
+        capacity = self.pool.capacity
+        size = (
+            f"{self.pool.nodes} nodes x {self.pool.gpus_per_node} GPUs = {capacity}"
+            if capacity is not None
+            else "size unknown"
+        )
+        left = ""
+        if capacity is not None:
+            left = f"; {capacity - self.used} left" if self.used <= capacity else "; OVER CAPACITY (AIA105)"
+        count = len(self.workloads)
+        return f"GPU pool {self.pool.name} ({size}): {self.used} requested by {count} workloads{left}"
+
+
+def pool_usage(pools: Sequence[GpuPool], demands: Iterable[tuple[str, Demand]]) -> list[PoolUse]:
+    """Every pool with the workloads that hold GPUs in it."""
+    listed = list(demands)
+    return [
+        PoolUse(pool, tuple((ref, demand) for ref, demand in listed if demand.pool == pool.name))
+        for pool in pools
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from generator.cluster.capacity import affinity_requires, tolerates
+from generator.cluster.capacity import affinity_requires, selected_pool, tolerates
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import WORKLOAD_KINDS, Container, Pod, containers, mapping, pod_of, sequence
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary, YamlPath
@@ -117,6 +117,8 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     pod = pod_of(obj)
     if pod is None or not uses_gpu(pod):
         return
+    if len(cluster.gpu_pools) > 1 and selected_pool(pod.spec, cluster.gpu_pools) is not None:
+        return  # the nodes of another pool of the profile (gpu.pools)
     selector = pod.spec.get("nodeSelector")
     wanted = _shown(cluster.gpu_node_selector)
     for label, expected in cluster.gpu_node_selector:
@@ -164,7 +166,9 @@ def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
         return
     tolerations = pod.spec.get("tolerations")
     written = [(index, item) for index, item in enumerate(sequence(tolerations)) if isinstance(item, dict)]
-    for pairs in cluster.gpu_tolerations:
+    # The taints of the pool the pod selects (gpu.pools), else the default pool's.
+    pool = selected_pool(pod.spec, cluster.gpu_pools)
+    for pairs in pool.tolerations if pool is not None else cluster.gpu_tolerations:
         wanted = dict(pairs)
         if any(tolerates(item, wanted) for _, item in written):
             continue
