@@ -138,3 +138,17 @@ def test_a_profile_with_pools_round_trips_and_one_without_keeps_its_scalar_form(
 def test_malformed_pools_are_refused_in_one_line(gpu: dict[str, Any], refused: str) -> None:
     with pytest.raises(ProfileError, match=refused):
         validate({"gpu": gpu}, "test")
+
+
+def test_init_detect_proposes_a_pool_per_gpu_node_selector_and_says_how_to_give_the_sizes() -> None:
+    from generator.init.detect import detect
+
+    detection = detect(REPOSITORY)
+    gpu = detection.given()["gpu"]
+    assert "node_selector" not in gpu and "tolerations" not in gpu  # the pools carry them
+    assert [(pool["name"], pool["node_selector"]) for pool in gpu["pools"]] == [
+        ("gpu-node", {"gpu-node": "true"}),  # three workloads: the default pool
+        ("p40", {"gpu-node": "true", "gpu-model": "p40"}),
+    ]
+    validate(detection.given(), "detected")
+    assert any(line.startswith("gpu.pools sizes:") and "--set" in line for line in detection.missing)
