@@ -121,3 +121,29 @@ def test_aiapp_new_says_what_is_left_of_the_pool_and_warns_with_the_figures(tmp_
         "note: GPU pool rtx4090 (2 nodes x 2 GPUs = 4): 2 requested by 1 workloads; 2 left; this app takes "
         "1: 1 left after it" in roomy.stderr
     ), roomy.stderr
+
+
+def test_a_model_larger_than_a_node_of_its_pool_is_refused_with_the_figures(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    profile = {"gpu": {"pools": [{**POOLS["gpu"]["pools"][1], "nodes": 2}]}}
+    (repo / ".aiapp.yml").write_text(yaml.safe_dump({"cluster": profile}), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "new", "--preset", "inference-70b-int4", "--defaults",
+         "--dry-run", "--set", "model_name=Llama-3.1-405B-Instruct", "--set", "model_precision=bf16",
+         "--set", "gpu_count=8", "--set", "gpu_memory_gib=80", str(repo / "llama-405b")],
+        capture_output=True, text=True, cwd=repo, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "need about 757.0 GiB of GPU memory" in result.stderr
+    assert "8 x 80 GiB leave 520.0 GiB" in result.stderr
+    assert "That is a whole node of pool h100 (8 GPUs)" in result.stderr
+    assert "Would fit: --set model_precision=int8." in result.stderr  # what fits on one node
+
+
+def test_aiapp_status_prints_a_line_per_sized_pool() -> None:
+    from generator.cli.status import _pools
+
+    assert _pools([CAPACITY_REPOSITORY]) == [
+        "GPU pool rtx4090 (2 nodes x 2 GPUs = 4): 5 requested by 3 workloads; OVER CAPACITY (AIA105)"
+    ]

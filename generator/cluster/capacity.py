@@ -217,7 +217,7 @@ def _group_demand(spec: Mapping[str, Any], resource: str, pools: Sequence[GpuPoo
     replicas = _replicas(spec)
     rolling = _mapping(_mapping(spec.get("rolloutStrategy")).get("rollingUpdateConfiguration"))
     surge = _surge(rolling.get("maxSurge", 0), replicas)
-    shape = f"{replicas} x a group of {size} pods ({_gpus(per_group)})"
+    shape = f"{replicas} groups of {size} pods, {_gpus(per_group)} a group"
     return Demand(pool.name, replicas * per_group, surge * per_group, shape)
 
 

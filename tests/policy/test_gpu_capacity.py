@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from generator.cluster import facts
 from generator.cluster.capacity import Demand, demand
@@ -152,3 +153,26 @@ def test_init_detect_proposes_a_pool_per_gpu_node_selector_and_says_how_to_give_
     ]
     validate(detection.given(), "detected")
     assert any(line.startswith("gpu.pools sizes:") and "--set" in line for line in detection.missing)
+
+
+def test_a_leaderworkerset_in_a_repository_is_counted_by_check(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / ".aiapp.yml").write_text(
+        'cluster: {gpu: {pools: [{name: h100, node_selector: {gpu-node: "true"}, gpus_per_node: 8, '
+        "nodes: 2}]}}\n",
+        encoding="utf-8",
+    )
+    worker = _deployment(8)["spec"]["template"]
+    lws = {
+        "apiVersion": "leaderworkerset.x-k8s.io/v1",
+        "kind": "LeaderWorkerSet",
+        "metadata": {"name": "llama-405b", "namespace": "ai"},
+        "spec": {"replicas": 2, "leaderWorkerTemplate": {"size": 2, "workerTemplate": worker}},
+    }
+    (root / "lws.yaml").write_text(yaml.safe_dump(lws), encoding="utf-8")
+    found = capacity_findings(root, False)
+    assert [item.message for item in found] == [
+        'GPU pool "h100" has 16 GPUs (2 nodes x 8) but its workloads request 32: '
+        "LeaderWorkerSet/ai/llama-405b 32 (2 groups of 2 pods, 16 GPUs a group)"
+    ]
