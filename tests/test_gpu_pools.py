@@ -85,6 +85,8 @@ def test_an_app_on_the_second_pool_selects_its_nodes_and_passes_check(tmp_path: 
     assert pod["nodeSelector"] == {"gpu-node": "true", "gpu-model": "h100"}
     assert pod["tolerations"] == POOLS["gpu"]["pools"][1]["tolerations"]
     assert pod["runtimeClassName"] == "nvidia"
+    agents = (app / "AGENTS.md").read_text(encoding="utf-8")
+    assert "- GPU pool: `h100` (1 node x 8 GPUs per node, the profile's gpu.pools): the pod takes 1" in agents
     facts.forget_profiles()
     report = check_paths([str(repo)], Options(jobs=1, config=config.load(repo / ".aiapp.yml")))
     assert [item for item in report.findings if item.rule_id.startswith("AIA10")] == []
@@ -118,7 +120,7 @@ def test_aiapp_new_says_what_is_left_of_the_pool_and_warns_with_the_figures(tmp_
     )
     roomy = new_dry_run(repo)
     assert (
-        "note: GPU pool rtx4090 (2 nodes x 2 GPUs = 4): 2 requested by 1 workloads; 2 left; this app takes "
+        "note: GPU pool rtx4090 (2 nodes x 2 GPUs = 4): 2 requested by 1 workload; 2 left; this app takes "
         "1: 1 left after it" in roomy.stderr
     ), roomy.stderr
 

@@ -244,8 +244,8 @@ class PoolUse:
         left = ""
         if capacity is not None:
             left = f"; {capacity - self.used} left" if self.used <= capacity else "; OVER CAPACITY (AIA105)"
-        count = len(self.workloads)
-        return f"GPU pool {self.pool.name} ({size}): {self.used} requested by {count} workloads{left}"
+        count = f"{len(self.workloads)} workload{'' if len(self.workloads) == 1 else 's'}"
+        return f"GPU pool {self.pool.name} ({size}): {self.used} requested by {count}{left}"
 
 
 def pool_usage(pools: Sequence[GpuPool], demands: Iterable[tuple[str, Demand]]) -> list[PoolUse]:
