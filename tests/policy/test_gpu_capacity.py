@@ -176,3 +176,13 @@ def test_a_leaderworkerset_in_a_repository_is_counted_by_check(tmp_path: Path) -
         'GPU pool "h100" has 16 GPUs (2 nodes x 8) but its workloads request 32: '
         "LeaderWorkerSet/ai/llama-405b 32 (2 groups of 2 pods, 16 GPUs a group)"
     ]
+
+
+@pytest.mark.parametrize("pools", [[{"name": "a"}], "a10", [], [{"node_selector": {"x": "1"}}]])
+def test_plain_copier_refuses_malformed_pools_in_one_line(pools: Any) -> None:
+    from generator.template.questions import check, load_questions, resolve
+
+    question = next(question for question in load_questions() if question.name == "cluster")
+    given = {"gpu": {"pools": pools}}
+    problem = check(question, given, {**resolve({}), "cluster": given})
+    assert problem is not None and "each with a name and a node_selector map" in problem
