@@ -321,7 +321,7 @@ def test_agents_md_gives_litellms_egress_rule_to_the_server(rendered_preset) -> 
     }
 
 
-@pytest.mark.parametrize("extra", [[13], [13, 13, 13], ["repeat-this"]])
+@pytest.mark.parametrize("extra", [[13], [13, 13, 13], ["repeat-this"], [-10991543], ["-1"]])
 def test_extra_args_start_with_an_option(extra: list[object]) -> None:
     """`vllm serve` has one positional argument, the generated model: a leading value is refused by vLLM's
     real parser ("unrecognized arguments", tests/realcode), so the answer is refused here."""

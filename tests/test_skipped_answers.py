@@ -30,6 +30,8 @@ OTHER: dict[str, Any] = {
     "model_params_b": 70.0,
     "model_precision": "int4",
     "gpu": True,
+    # Skipped with one pool (every preset's profile); Copier's validator refuses a name the profile lacks.
+    "gpu_pool": "gpu",
     "model_layers": 80,
     "model_kv_heads": 8,
     "model_head_dim": 128,

@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from generator.cli import COMMANDS
 from generator.cli._common import friendly
+
+if TYPE_CHECKING:
+    from generator.cluster.capacity import Demand
 
 NEW_HELP = """Create a new app: ask copier.yml's questions, then render it with Copier.
 
@@ -26,6 +29,13 @@ Interactive on a terminal (with --preset: its answers are kept, the rest is aske
 before anything is written. DEST defaults to ./APP_NAME. Exit codes: 0 written (or dry run),
 1 declined or failed, 2 invalid input, 130 Ctrl-C.
 """
+
+
+def _gpu_in_use(root: Path) -> list[tuple[str, Demand]]:
+    """The GPUs the workloads under `root` hold, as `aiapp check` reads them (imported when needed)."""
+    from generator.policy.capacity import gpu_in_use
+
+    return gpu_in_use(root)
 
 
 def register(app: typer.Typer) -> None:
@@ -104,6 +114,7 @@ def new(
         vcs_ref=vcs_ref,
         # A preset on a terminal starts the wizard from its answers; --defaults or an answers file do not ask.
         interactive=not (defaults or answers_file) and sys.stdin.isatty(),
+        gpu_in_use=_gpu_in_use,
     )
     try:
         code = run_new(options)

@@ -20,6 +20,9 @@ States: current, behind (a newer release exists), ahead (past the latest release
 markers left by an update), unknown (the template or the app's version cannot be found), drift (current,
 but rendered with other cluster facts than the profile in .aiapp.yml: `aiapp update` re-applies it).
 With --check, exit 1 when any app is behind, drifted, has conflicts or is unknown (for CI).
+
+When the profile gives the size of its GPU pools (gpu.pools), a line per pool adds up the GPUs its
+workloads request, as `aiapp check` does (rule AIA105), and what is left.
 """
 
 
@@ -33,6 +36,21 @@ class Format(StrEnum):
 def register(app: typer.Typer) -> None:
     """Add `status` to the app."""
     app.command("status", help=HELP, short_help=COMMANDS["status"])(status)
+
+
+def _pools(paths: list[Path]) -> list[str]:
+    """A line per GPU pool of the first path's profile that gives its size (none otherwise)."""
+    from generator.cluster.capacity import pool_usage
+    from generator.cluster.facts import cluster
+    from generator.cluster.profile import find_profile
+
+    profile = find_profile(paths[0].absolute())
+    pools = [pool for pool in cluster(profile).gpu_pools if pool.capacity is not None]
+    if not pools or profile.file is None:
+        return []
+    from generator.policy.capacity import gpu_in_use
+
+    return [use.text() for use in pool_usage(pools, gpu_in_use(profile.file.parent))]
 
 
 @friendly
@@ -64,6 +82,8 @@ def status(
         for line in table:
             cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
             typer.echo("  ".join([*cells, line[3]]))
+        for text in _pools(paths or [Path(".")]):
+            typer.echo(text)
     failing = [row for row in rows if row.state.fails_check]
     if check and failing:
         typer.echo(

@@ -17,6 +17,28 @@ NAME_LABEL = "app.kubernetes.io/name"
 
 
 @dataclass(frozen=True)
+class GpuPool:
+    """One pool of GPU nodes (the profile's `gpu.pools`): how its pods select and tolerate its nodes, and
+    its size when the profile gives it (None: unknown)."""
+
+    name: str
+    node_selector: tuple[tuple[str, str], ...]
+    tolerations: tuple[tuple[tuple[str, str], ...], ...]
+    runtime_class: str | None = None
+    gpus_per_node: int | None = None
+    gpu_memory_gib: int | None = None
+    nodes: int | None = None
+    interconnect: str | None = None
+
+    @property
+    def capacity(self) -> int | None:
+        """GPUs in the pool; None unless the profile gives both the GPUs per node and the nodes."""
+        if self.gpus_per_node is None or self.nodes is None:
+            return None
+        return self.gpus_per_node * self.nodes
+
+
+@dataclass(frozen=True)
 class Cluster:
     """The facts of the standard cluster that the house rules refer to."""
 
@@ -55,6 +77,8 @@ class Cluster:
     gpu_node_selector: tuple[tuple[str, str], ...] = ()
     gpu_tolerations: tuple[tuple[tuple[str, str], ...], ...] = ()
     gpu_runtime_class: str | None = None
+    # Every GPU pool, the default (whose selector, tolerations and RuntimeClass are the three above) first.
+    gpu_pools: tuple[GpuPool, ...] = ()
     secret_store_kind: str = "ClusterSecretStore"
     secret_store_api_version: str = "external-secrets.io/v1"
     # Where Prometheus runs, when it scrapes apps (None: no scraping).
@@ -132,6 +156,11 @@ class Cluster:
         values["model_hub_patterns"] = ", ".join(self.model_hub_patterns)
         for name in ("qdrant_selector", "litellm_selector", "gpu_node_selector"):
             values[name] = ", ".join(f"{key}={value}" for key, value in getattr(self, name))
+        values["gpu_pools"] = ", ".join(
+            pool.name
+            + (f" ({pool.nodes} x {pool.gpus_per_node} GPUs)" if pool.capacity else " (size unknown)")
+            for pool in self.gpu_pools
+        )
         values["gpu_tolerations"] = "; ".join(
             ", ".join(f"{key}={value}" for key, value in toleration) for toleration in self.gpu_tolerations
         )
@@ -150,6 +179,19 @@ class Cluster:
 
 def _pairs(mapping: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(key), str(value)) for key, value in dict(mapping).items())
+
+
+def _pool(pool: dict[str, Any]) -> GpuPool:
+    return GpuPool(
+        name=str(pool["name"]),
+        node_selector=_pairs(pool["node_selector"]),
+        tolerations=tuple(_pairs(toleration) for toleration in pool["tolerations"]),
+        runtime_class=pool["runtime_class"] or None,
+        gpus_per_node=pool["gpus_per_node"],
+        gpu_memory_gib=pool["gpu_memory_gib"],
+        nodes=pool["nodes"],
+        interconnect=pool["interconnect"],
+    )
 
 
 @cache
@@ -198,6 +240,7 @@ def _cluster(facts_json: str) -> Cluster:
         gpu_node_selector=node_selector,
         gpu_tolerations=tuple(_pairs(toleration) for toleration in values["gpu_tolerations"]),
         gpu_runtime_class=values["gpu_runtime_class"] or None,
+        gpu_pools=tuple(_pool(pool) for pool in facts["gpu"]["pools"]),
         secret_store_kind=values["secret_store_kind"],
         secret_store_api_version=values["external_secrets_api_version"],
         monitoring_namespace=values["monitoring_namespace"] or None,

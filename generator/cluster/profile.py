@@ -103,12 +103,32 @@ _ALTERNATIVES: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
     ((), ("storage_class",), "storage_classes"),
     ((), ("secret_store",), "secret_stores"),
     (("gateway",), ("namespace", "name", "section"), "gateways"),
+    (("gpu",), ("node_selector", "tolerations", "runtime_class"), "pools"),
 )
+# The pool a profile without `gpu.pools` stands for (copier.yml's cluster_facts), and the pool keys that
+# only a list can give: a single pool with any of them is written as a list.
+DEFAULT_POOL = "gpu"
+POOL_SIZES = ("gpus_per_node", "gpu_memory_gib", "nodes", "interconnect")
+
+
+def _scalar_form(plural: str, items: Any) -> bool:
+    """Whether a list is written as its scalar keys: a list of one that says nothing more than they do."""
+    if not isinstance(items, list) or len(items) != 1:
+        return False
+    if plural != "pools":
+        return True
+    pool = items[0]
+    return (
+        isinstance(pool, dict)
+        and pool.get("name") == DEFAULT_POOL
+        and all(pool.get(key) is None for key in POOL_SIZES)
+    )
 
 
 def written(facts: Mapping[str, Any]) -> dict[str, Any]:
     """Merged facts in the form a profile gives them: a list of one as its scalar key, a longer list
-    without the scalar keys (the list's first item); `merge(written(facts))` is `facts` again."""
+    without the scalar keys (the list's first item); `merge(written(facts))` is `facts` again. A single
+    GPU pool with a name or sizes of its own stays a list (the scalar keys cannot say them)."""
     result = copy.deepcopy(dict(facts))
     for section, scalars, plural in _ALTERNATIVES:
         node: Any = result
@@ -117,7 +137,7 @@ def written(facts: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(node, dict) or plural not in node:
             continue
         items = node.pop(plural)
-        if isinstance(items, list) and len(items) > 1:
+        if isinstance(items, list) and not _scalar_form(plural, items):
             for key in scalars:
                 node.pop(key, None)
             node[plural] = items
@@ -137,6 +157,17 @@ def _both_forms(given: Mapping[str, Any]) -> str | None:
                 f"(the first item of {plural} is the default; {'/'.join(scalars)} stand for a list of one)"
             )
     return None
+
+
+def _repeated_pool(given: Mapping[str, Any]) -> str | None:
+    """A GPU pool name given twice, as a message (apps and findings name pools); None when there is none."""
+    gpu = given.get("gpu")
+    pools = gpu.get("pools") if isinstance(gpu, Mapping) else None
+    names = [pool.get("name") for pool in pools or [] if isinstance(pool, Mapping)]
+    repeated = next((name for index, name in enumerate(names) if name in names[:index]), None)
+    if repeated is None:
+        return None
+    return f"{PROFILE_QUESTION}.gpu.pools: the pool name {_show(repeated)} is given twice (names are unique)"
 
 
 @cache
@@ -192,7 +223,7 @@ def validate(given: Any, where: str) -> None:
         validator.iter_errors(given), key=lambda error: [str(part) for part in error.absolute_path]
     )
     if not errors:
-        both = _both_forms(given)
+        both = _both_forms(given) or _repeated_pool(given)
         if both:
             raise ProfileError(f"{where}: {both}", hint="see docs/cluster.md")
         return

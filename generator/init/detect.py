@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.init import mechanisms
+from generator.init.pools import propose_pools
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet"}
 SKIPPED_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
@@ -330,6 +331,10 @@ def detect(repo: Path) -> Detection:
         _detect_service(service, objects, detection)
     gpu_pods = _detect_gpu(objects, detection)
     mechanisms.gpu_nodes(objects, gpu_pods, detection.propose, detection.not_found)
+    every_gpu_pod = [(_pod(obj), obj.file) for obj in objects if obj.kind in WORKLOADS and _gpu_pod(obj)]
+    propose_pools(
+        every_gpu_pod, detection.proposals, detection.propose, detection.not_found, detection.missing
+    )
     _detect_others(objects, detection)
     mechanisms.lists(objects, detection.propose, detection.not_found)
     mechanisms.gateways(objects, detection.propose, detection.not_found)

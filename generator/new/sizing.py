@@ -26,6 +26,8 @@ WEIGHTS = "model_weights_gib"
 NEED = "model_memory_gib"
 GPU = "gpu"
 COUNT = "gpu_count"
+POOL = "gpu_pool"
+POOL_SPEC = "gpu_pool_spec"
 FIT = "gpu_memory_gib"
 PVC = "model_pvc_size_gib"
 MEMORY = "memory_gib"
@@ -237,6 +239,14 @@ def hint(
     return "Would fit: " + "; or ".join(offers) + "."
 
 
+def _pool_text(pool: Mapping[str, Any], count: int) -> str:
+    """The pool an app runs on and its share of one node, from the profile's gpu.pools."""
+    per_node, nodes = pool["gpus_per_node"], pool.get("nodes")
+    memory = f" of {pool['gpu_memory_gib']} GiB" if pool.get("gpu_memory_gib") else ""
+    size = f"{nodes} nodes x {per_node} GPUs{memory}" if nodes else f"{per_node} GPUs{memory} per node"
+    return f"{pool['name']} ({size}): the pod takes {count} of its node's {per_node} GPUs"
+
+
 def lookahead(questions: Sequence[Question], context: Mapping[str, Any]) -> dict[str, Any]:
     """The answers so far plus the defaults of everything after them (for the PVC and probe budgets)."""
     answered = {q.name: context[q.name] for q in questions if not q.computed and q.name in context}
@@ -273,6 +283,9 @@ def report(questions: Sequence[Question], context: Mapping[str, Any]) -> list[st
             f"{show(full.get(MIN_CONTEXT))} tokens; plus the runtime overhead of each GPU)",
             f"  GPUs           {_total(full)}: {verdict}",
         ]
+        pool = full.get(POOL_SPEC)
+        if isinstance(pool, dict) and pool.get("gpus_per_node"):  # a pool whose size the profile gives
+            lines.append(f"  GPU pool       {_pool_text(pool, int(full[COUNT]))}")
         if not problem and BUDGET in full:
             lines.append(
                 f"  KV cache       {show(full[BUDGET])} GiB left: a context of up to "

@@ -12,7 +12,7 @@ the tree moved into place.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -28,6 +28,7 @@ from generator.template.questions import PROFILE_QUESTION, Question, parse_quest
 from generator.template.versions import TemplateVersion
 
 if TYPE_CHECKING:
+    from generator.cluster.capacity import Demand
     from generator.new.interview import Prompter
 
 # Where Copier records the answers when copier.yml does not say (`_answers_file`).
@@ -50,6 +51,9 @@ class NewOptions:
     vcs_ref: str | None = None
     interactive: bool = False
     prompter: Prompter | None = None
+    # The GPUs the workloads of a GitOps repository hold, by pool (the CLI passes `aiapp check`'s
+    # reading); None: the pool's use is not reported.
+    gpu_in_use: Callable[[Path], list[tuple[str, Demand]]] | None = None
 
 
 def out(text: str = "") -> None:
@@ -165,6 +169,36 @@ def _prompter(options: NewOptions) -> Prompter:
     return options.prompter
 
 
+def _pool_left(options: NewOptions, dest: Path, context: Mapping[str, Any]) -> list[str]:
+    """What is left of the app's GPU pool after it, when the profile gives the pool's size: a note, or a
+    warning with the figures when the app would over-commit it (`aiapp check` then reports AIA105)."""
+    from generator.cluster.capacity import pool_usage
+    from generator.cluster.facts import cluster
+    from generator.cluster.profile import find_profile
+
+    spec = context.get(sizing.POOL_SPEC)
+    if options.gpu_in_use is None or not isinstance(spec, dict) or not spec.get("nodes"):
+        return []
+    profile = find_profile(dest.absolute().parent)
+    pools = [pool for pool in cluster(profile).gpu_pools if pool.name == spec.get("name")]
+    if profile.file is None or not pools or pools[0].capacity is None:
+        return []
+    # The app itself when it is rendered again (--force): its Deployment is not counted twice. A GPU app
+    # serves a model from a ReadWriteOnce PVC: one pod, Recreate (no surge).
+    mine = f"/{context.get('namespace')}/{context.get('app_name')}"
+    held = [
+        (ref, demand) for ref, demand in options.gpu_in_use(profile.file.parent) if not ref.endswith(mine)
+    ]
+    use = pool_usage(pools, held)[0]
+    app = int(context.get(sizing.COUNT) or 0)
+    left = pools[0].capacity - use.used - app
+    figures = f"{use.text()}; this app takes {app}: {left} left after it"
+    if left < 0:
+        figures = f"{use.text()}; this app takes {app} more: {-left} over the pool's {pools[0].capacity}"
+        return [f"warning: {figures} (aiapp check will report AIA105)"]
+    return [f"note: {figures}"]
+
+
 def run_new(options: NewOptions) -> int:
     """Run `aiapp new`; the exit code (0 written or dry run, 1 declined at the confirmation)."""
     from generator.template.source import resolve_template_source
@@ -199,6 +233,8 @@ def run_new(options: NewOptions) -> int:
         out()
         for line in report:
             out(line)
+    for line in _pool_left(options, dest, resolution.context):
+        err(line)
     if options.interactive:
         out()
         out("Rendering with Copier...")

@@ -15,6 +15,7 @@ from functools import cache
 from itertools import repeat
 from typing import Any
 
+from generator.cluster.capacity import Demand
 from generator.cluster.facts import Cluster, cluster_at, cluster_for
 from generator.policy.config import Config
 from generator.policy.facts import summarize
@@ -84,6 +85,9 @@ class Report:
     stale: list[Stale] = field(default_factory=list)
     # The facts the run was checked against (the first path's profile), for a report's rule table.
     cluster: Cluster | None = None
+    # The GPUs each workload read holds in a pool of the profile: (object, demand), for `aiapp status`
+    # and `aiapp new` (generator/cluster/capacity.py).
+    gpu: list[tuple[str, Demand]] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -344,6 +348,10 @@ def _check_paths(paths: Sequence[str], options: Options) -> Report:
         report.files += result.files
         report.objects += result.objects
     findings |= _set_findings(summaries, options, facts, report)
+    report.gpu = sorted(
+        ((summary.ref, summary.gpu) for summary in summaries if summary.gpu is not None),
+        key=lambda item: item[0],
+    )
     report.findings = _once_per_rule(_graded(findings, options))
     report.suppressed.sort(key=lambda pair: pair[0].sort_key())
     return report

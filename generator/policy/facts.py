@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.cluster.capacity import demand
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import (
     NETWORK_POLICY_KINDS,
@@ -32,7 +33,7 @@ SUMMARY_KINDS = (
     | NETWORK_POLICY_KINDS
     | SPEC_KINDS
     | SERVICE_MAKERS
-    | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress"}
+    | {"PersistentVolumeClaim", "NetworkPolicy", "Ingress", "LeaderWorkerSet"}
 )
 MODEL_MOUNT = "/models"
 # Kubernetes' own API groups (networking.k8s.io, rbac.authorization.k8s.io, ...) and kustomize's.
@@ -132,6 +133,9 @@ def summarize(
             admits_litellm=admits_litellm(obj, cluster),
             peers=tuple(cilium_peers(obj)),
         )
+    gpu = demand(obj.data, cluster.gpu_resource, cluster.gpu_pools)
+    if kind == "LeaderWorkerSet":  # its GPUs only (rules on its pod templates: not yet)
+        return summary(gpu=gpu) if gpu else None
     pod = pod_of(obj)
     if pod is None:
         return None
@@ -162,4 +166,5 @@ def summarize(
         model_server=is_model_server(obj, cluster),
         engine=engine,
         api_key=api_key,
+        gpu=gpu,
     )

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from generator.cluster.capacity import Demand
+
 YamlPath = tuple[str | int, ...]
 
 
@@ -171,6 +173,8 @@ class Summary:
     # An operator's custom resource (an API group outside Kubernetes' own): the Services an operator
     # creates are named after it (CloudNativePG's `<cluster>-rw`, KServe's `<name>-predictor`).
     custom: bool = False
+    # Workloads holding GPUs in a pool of the profile (generator/cluster/capacity.py).
+    gpu: Demand | None = None
 
 
 @dataclass(frozen=True, slots=True)

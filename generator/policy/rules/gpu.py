@@ -1,13 +1,15 @@
-"""GPU rules: the resource name, equal requests and limits, node selector and toleration."""
+"""GPU rules: the resource name, equal requests and limits, node selector and toleration, and the
+capacity of each GPU pool across the repository."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+from generator.cluster.capacity import affinity_requires, selected_pool, tolerates
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import WORKLOAD_KINDS, Container, Pod, containers, dig, mapping, pod_of, sequence
-from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
-from generator.policy.registry import object_rule
+from generator.policy.k8s import WORKLOAD_KINDS, Container, Pod, containers, mapping, pod_of, sequence
+from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary, YamlPath
+from generator.policy.registry import object_rule, set_rule
 
 SECTION = "GPU Access Pattern"
 
@@ -92,29 +94,6 @@ def gpu_requests_equal_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]
             )
 
 
-def _affinity_requires(spec: dict[str, object], label: str, value: str) -> bool:
-    """Every required node-affinity term demands `label In [value]`."""
-    terms = sequence(
-        dig(
-            spec,
-            "affinity",
-            "nodeAffinity",
-            "requiredDuringSchedulingIgnoredDuringExecution",
-            "nodeSelectorTerms",
-        )
-    )
-    return bool(terms) and all(
-        any(
-            isinstance(expression, dict)
-            and expression.get("key") == label
-            and expression.get("operator") == "In"
-            and sequence(expression.get("values")) == [value]
-            for expression in sequence(mapping(term).get("matchExpressions"))
-        )
-        for term in terms
-    )
-
-
 def _shown(pairs: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(f'{key}: "{value}"' for key, value in pairs)
 
@@ -138,11 +117,13 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     pod = pod_of(obj)
     if pod is None or not uses_gpu(pod):
         return
+    if len(cluster.gpu_pools) > 1 and selected_pool(pod.spec, cluster.gpu_pools) is not None:
+        return  # the nodes of another pool of the profile (gpu.pools)
     selector = pod.spec.get("nodeSelector")
     wanted = _shown(cluster.gpu_node_selector)
     for label, expected in cluster.gpu_node_selector:
         value = mapping(selector).get(label)
-        if value == expected or _affinity_requires(pod.spec, label, expected):
+        if value == expected or affinity_requires(pod.spec, label, expected):
             continue
         if value is not None and str(value).lower() == expected.lower() and not isinstance(value, str):
             yield Hit(
@@ -165,23 +146,6 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
         return
 
 
-def _tolerates(toleration: dict[str, object], wanted: dict[str, str]) -> bool:
-    """Whether a pod's toleration covers the taint the profile's toleration stands for.
-
-    Kubernetes: an empty key with Exists tolerates every taint; an empty effect every effect; Exists
-    matches any value, Equal only its own.
-    """
-    key, operator = toleration.get("key") or "", toleration.get("operator") or "Equal"
-    effect = toleration.get("effect") or ""
-    if effect and effect != wanted.get("effect"):
-        return False
-    if operator == "Exists":
-        return key in ("", wanted.get("key"))
-    if key != wanted.get("key") or wanted.get("operator") != "Equal":
-        return False
-    return str(toleration.get("value", "")) == wanted.get("value", "")
-
-
 @object_rule(
     id="AIA104",
     slug="gpu-toleration",
@@ -202,9 +166,11 @@ def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
         return
     tolerations = pod.spec.get("tolerations")
     written = [(index, item) for index, item in enumerate(sequence(tolerations)) if isinstance(item, dict)]
-    for pairs in cluster.gpu_tolerations:
+    # The taints of the pool the pod selects (gpu.pools), else the default pool's.
+    pool = selected_pool(pod.spec, cluster.gpu_pools)
+    for pairs in pool.tolerations if pool is not None else cluster.gpu_tolerations:
         wanted = dict(pairs)
-        if any(_tolerates(item, wanted) for _, item in written):
+        if any(tolerates(item, wanted) for _, item in written):
             continue
         taint = (
             f"{wanted.get('key')}{'=' + wanted['value'] if 'value' in wanted else ''}:{wanted.get('effect')}"
@@ -227,3 +193,60 @@ def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
             where = (*pod.spec_path, "tolerations") if tolerations is not None else pod.spec_path
             yield Hit(where, f"the pod requests a GPU but does not tolerate the GPU nodes' taint {taint}")
         return
+
+
+@set_rule(
+    id="AIA105",
+    slug="gpu-pool-over-capacity",
+    title="The workloads of a GPU pool request no more GPUs than it has",
+    severity=Severity.ERROR,
+    family="gpu",
+    section=f"{SECTION} > Requirements; AI-DOMAIN ANTI-PATTERNS > Resource Management",
+    quote="Check GPU capacity: `kubectl describe nodes | grep gpu`",
+    why="A GPU pod that finds no free GPU stays Pending; with the RollingUpdate strategy the first new pod "
+    "of a rollout waits for a GPU its old pod never frees. The GPUs every workload of a pool requests "
+    "(replicas x GPUs, LeaderWorkerSet groups x pods x GPUs, plus a Deployment's maxSurge pods during a "
+    "rollout) must fit in the pool: gpus_per_node x nodes of the profile's gpu.pools. Checked only for "
+    "pools whose size the profile gives ({gpu_pools}).",
+    fix="Lower the replicas or GPUs of a workload of the pool, use the Recreate strategy for a GPU "
+    "Deployment (no surge pod), move a workload to another pool, or add nodes (and their count in "
+    "gpu.pools).",
+    applies=Applies.SCOPE,
+)
+def gpu_pool_over_capacity(summaries: Sequence[Summary], cluster: Cluster) -> Iterator[tuple[Summary, Hit]]:
+    workloads = sorted(
+        (summary for summary in summaries if summary.gpu is not None),
+        key=lambda summary: (summary.origin.file, summary.ref),
+    )
+    for pool in cluster.gpu_pools:
+        capacity = pool.capacity
+        members = [summary for summary in workloads if summary.gpu and summary.gpu.pool == pool.name]
+        if capacity is None or not members:
+            continue
+        total, crossing = 0, None
+        for summary in members:
+            assert summary.gpu is not None
+            total += summary.gpu.peak
+            if total > capacity and crossing is None:
+                crossing = summary
+        if crossing is None:
+            continue
+        # The finding goes to the workload that crosses the capacity, or the last one in scope.
+        in_scope = [summary for summary in members if summary.in_scope]
+        owner = crossing if crossing.in_scope else (in_scope[-1] if in_scope else crossing)
+        listed = "; ".join(_requested(summary) for summary in members)
+        yield (
+            owner,
+            Hit(
+                ("spec",),
+                f'GPU pool "{pool.name}" has {capacity} GPUs ({pool.nodes} nodes x {pool.gpus_per_node}) but '
+                f"its workloads request {total}: {listed}",
+            ),
+        )
+
+
+def _requested(summary: Summary) -> str:
+    gpu = summary.gpu
+    assert gpu is not None
+    surge = f" + {gpu.surge} during a rollout" if gpu.surge else ""
+    return f"{summary.ref} {gpu.gpus} ({gpu.shape}){surge}"
