@@ -20,14 +20,13 @@ directory, the move into place), from a tagged copy of this checkout's template:
   schemas), and every app passes `aiapp check --strict` (apps grouped into as few runs as can judge
   each app alone: same profile, no two apps with the same name and namespace).
 
-Every accepted set is rendered (none sampled, none de-duplicated): 138 of the 1,200. The renders run
-inside generator.fleet.speedups.copier_caches(), as a multi-app `aiapp update` does (the template
-cloned once, copier.yml parsed once, each Jinja source compiled once); results are unchanged.
-Measured on the 2-core machine (docs/performance.md, "Fuzz") while other jobs kept the load average at
-5-6: 157-196 s wall clock (collecting the sets 13 s, `aiapp new` 103-117 s: the 138 renders 0.5 s each,
-the 1,062 refusals 25 ms each; CLI sample + kustomize + schemas 22-34 s; checks 28-34 s), but 79 s of
-CPU time in all (user 65 s + system 14 s, pytest and its kubectl children): roughly the wall clock of
-an otherwise idle machine (mostly one process), under the 90 s the issue allows; not measured idle.
+Every accepted set is rendered (none sampled, none de-duplicated): 123 of the 1,200. `aiapp new` runs
+in-process on two forked workers (the machine's two cores), each inside
+generator.fleet.speedups.copier_caches(), as a multi-app `aiapp update` does (the template cloned once,
+copier.yml parsed once, each Jinja source compiled once); results are unchanged. Measured on the 2-core
+machine at load average 2 (docs/performance.md, "Fuzz"): 66 s wall clock for this test (drawing the
+sets and the tagged template ~2 s, `aiapp new` 45 s, CLI sample + kustomize + schemas 8 s, checks 11 s),
+user 80 s + system 20 s of CPU.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import multiprocessing
 import shutil
 import subprocess
 import time
@@ -251,6 +251,35 @@ def new_in_process(case: Case, work: Path, template: str) -> AiappError | None:
     return None
 
 
+# What the forked workers of new_in_parallel read: (cases, the directory of their WORKs, the template).
+_SHARED: tuple[list[Case], Path, str] | None = None
+
+
+def _new_each(indices: list[int]) -> list[tuple[int, int | None, str]]:
+    """new_in_process for some of the cases, in a forked worker: (index, exit code or None, message)."""
+    assert _SHARED is not None
+    drawn_cases, root, template = _SHARED
+    results: list[tuple[int, int | None, str]] = []
+    with copier_caches():
+        for index in indices:
+            error = new_in_process(drawn_cases[index], root / f"{index:04d}", template)
+            results.append((index, None, "") if error is None else (index, error.exit_code, error.message))
+    return results
+
+
+def new_in_parallel(drawn_cases: list[Case], root: Path, template: str) -> list[tuple[int, int | None, str]]:
+    """new_in_process for every case, on two forked processes (this machine's cores; each renders with
+    its own Copier caches), in case order. An assertion failing in a worker fails the test here."""
+    global _SHARED
+    _SHARED = (drawn_cases, root, template)
+    try:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            halves = pool.map(_new_each, [list(range(len(drawn_cases)))[part::2] for part in (0, 1)])
+    finally:
+        _SHARED = None
+    return sorted(result for half in halves for result in half)
+
+
 def refused_by_cli(case: Case, work: Path, template: str, expected: str) -> None:
     """The real command refuses the set with exit 2 and the same one-line error (`expected`, with the
     answers file named ANSWERS and the directory WORK), and writes nothing."""
@@ -295,25 +324,23 @@ def test_every_answer_set_is_refused_in_one_line_or_renders_an_app_that_passes(
     root.mkdir()
     (tmp_path / "cli").mkdir()
     drawn_cases = cases()
-    refused: dict[str, list[tuple[int, AiappError]]] = {kind: [] for kind in SETS}
+    refused: dict[str, list[tuple[int, str]]] = {kind: [] for kind in SETS}
     accepted: dict[str, list[int]] = {kind: [] for kind in SETS}
-    with copier_caches():
-        for index, case in enumerate(drawn_cases):
-            work = root / f"{index:04d}"
-            error = new_in_process(case, work, template)
-            if error is None:
-                accepted[case.kind].append(index)
-                continue
-            refused[case.kind].append((index, error))
-            assert error.exit_code == 2, (case, error.message)
-            assert "\n" not in error.message and "\r" not in error.message, (case, error.message)
-            assert len(error.message) <= MAX_MESSAGE, (case, error.message)
-            assert written_besides_inputs(case, work) == [], case
+    for index, exit_code, message in new_in_parallel(drawn_cases, root, template):
+        case, work = drawn_cases[index], root / f"{index:04d}"
+        if exit_code is None:
+            accepted[case.kind].append(index)
+            continue
+        refused[case.kind].append((index, message))
+        assert exit_code == 2, (case, message)
+        assert "\n" not in message and "\r" not in message, (case, message)
+        assert len(message) <= MAX_MESSAGE, (case, message)
+        assert written_besides_inputs(case, work) == [], case
     rendered_at = time.monotonic()
     for errors in refused.values():  # a sample of each generator's refusals, through the real CLI
-        for index, error in errors[:CLI_REFUSED_PER_KIND]:
+        for index, message in errors[:CLI_REFUSED_PER_KIND]:
             work = root / f"{index:04d}"
-            expected = error.message.replace(f"{root}-answers/{work.name}.yml", "ANSWERS")
+            expected = message.replace(f"{root}-answers/{work.name}.yml", "ANSWERS")
             expected = expected.replace(str(work), "WORK")
             refused_by_cli(drawn_cases[index], tmp_path / "cli" / f"{index:04d}", template, expected)
     apps = [root / f"{index:04d}" / "app" for indices in accepted.values() for index in indices]
