@@ -13,7 +13,7 @@ from generator.template.answers import gather, parse_sets, resolve_given, show
 from generator.template.questions import load_questions
 
 QUESTIONS = load_questions()
-REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "model_name=m", "model_params_b=8"]
+REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "serves_model=true", "model_name=m", "model_params_b=8"]
 
 
 def resolved(*sets: str) -> dict[str, object]:
@@ -144,7 +144,7 @@ def test_missing_required_answer_says_which_flag_to_pass() -> None:
 
 
 def test_given_answers_that_do_not_apply_are_noted_and_dropped() -> None:
-    given = gather(QUESTIONS, sets=[*REQUIRED, "gpu_count=2"])
+    given = gather(QUESTIONS, sets=[*REQUIRED, "gpu=false", "gpu_count=2"])
     resolution = resolve_given(QUESTIONS, given)
     assert "gpu_count" not in resolution.asked
     assert "gpu_count" not in resolution.copier_data()

@@ -23,7 +23,16 @@ from generator.template.answers import (
     show_as,
     unused_note,
 )
-from generator.template.questions import Question, cast, check, default_for, is_asked, reevaluate
+from generator.template.questions import (
+    Question,
+    cast,
+    check,
+    default_for,
+    help_for,
+    is_asked,
+    offered,
+    reevaluate,
+)
 
 # "Change the model or GPU answers" asks again from this question to gpu_memory_gib.
 REWIND_TO = "model_name"
@@ -161,13 +170,13 @@ def ask(
     A text prompt shows the default as it would be typed (a YAML question's list as `[a, b]`) and parses
     the answer like the question's type (YAML for a YAML question).
     """
-    message = question.help or question.name
+    message = help_for(question, context)
     typed: str | None = None  # the refused text, offered again as it was typed
     while True:
         if question.multiselect:
-            value: Any = prompter.checkbox(message, question.choices or (), default or [])
+            value: Any = prompter.checkbox(message, offered(question, context), default or [])
         elif question.choices:
-            value = prompter.select(message, question.choices, default)
+            value = prompter.select(message, offered(question, context), default)
         elif question.type == "bool":
             value = prompter.confirm(message, bool(default))
         else:
@@ -271,7 +280,7 @@ def interview(
             rule = _problem(qs, question, value, context, extra)
             source, text = given.sources[name], show_as(question, value)
             if rule is None:
-                prompter.say(f"  {question.help or name}: {text} (from {source})")
+                prompter.say(f"  {help_for(question, context)}: {text} (from {source})")
             else:
                 prompter.say(f"  ✗ {name} = {text!r} (from {source}): {rule}")
                 value = ask(qs, question, value, context, prompter, extra)

@@ -24,7 +24,7 @@ from generator.new.next_steps import next_steps
 from generator.new.staging import check_destination, check_entry_types, install, plan, staged
 from generator.runtime.interrupts import held
 from generator.template.answers import Given, Resolution, gather, resolve_given, show_as
-from generator.template.questions import PROFILE_QUESTION, Question, parse_questions
+from generator.template.questions import PROFILE_QUESTION, Question, check, parse_questions
 from generator.template.versions import TemplateVersion
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 # Where Copier records the answers when copier.yml does not say (`_answers_file`).
 ANSWERS_FILE = ".copier-answers.yml"
+APP_NAME = "app_name"
 
 
 @dataclass
@@ -84,6 +85,8 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
     )
     _give_profile(given, questions, options.dest or Path.cwd())
     if options.dest is not None:
+        _give_dest_name(given, questions, options.dest)
+    if options.dest is not None:
         check_destination(options.dest, options.force)
     if options.interactive:
         from generator.new.interview import interview
@@ -91,6 +94,17 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
         rule = partial(_prompt_rule, options, str(version.config.get("_answers_file") or ANSWERS_FILE))
         return interview(questions, given, _prompter(options), extra=rule)
     return resolve_given(questions, given, explain=partial(sizing.hint, questions))
+
+
+def _give_dest_name(given: Given, questions: list[Question], dest: Path) -> None:
+    """DEST's directory name as the app name, when no other source gives one and it keeps the name's rule
+    (`aiapp new apps/rag-chat` is the app rag-chat: asking again would only invite two names)."""
+    question = next((q for q in questions if q.name == APP_NAME), None)
+    name = dest.resolve().name
+    if question is None or APP_NAME in given.values or check(question, name, {}) is not None:
+        return
+    given.values[APP_NAME] = name
+    given.sources[APP_NAME] = "DEST"
 
 
 def _give_profile(given: Given, questions: list[Question], dest: Path) -> None:
