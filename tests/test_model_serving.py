@@ -23,8 +23,6 @@ GPU_PRESETS = ["inference-8b-fp16", "inference-70b-int4", "predownload-model"]
 def exposed(preset: str) -> dict[str, Any]:
     """A preset's answers with the app on the gateway (a model server is not, unless asked)."""
     return {**load_preset(preset), "gateway_ingress": True}
-
-
 QUESTIONS = {question.name: question for question in load_questions()}
 
 
@@ -217,38 +215,28 @@ def test_local_kustomization_example_appends_an_argument(tmp_path: Path) -> None
 CALIBRATION = [
     (
         {"model_name": "Llama-3.1-8B-Instruct", "model_precision": "bf16", "gpu_memory_gib": 24},
-        3.81,
-        None,
+        3.81, None,
         "https://github.com/vllm-project/vllm/issues/10517 (RTX 3090, --max-model-len 20000)",
     ),
     (
         {"model_name": "Llama-3.1-8B-Instruct", "model_precision": "bf16", "gpu_memory_gib": 24},
-        2.89,
-        23648,
+        2.89, 23648,
         "https://github.com/vllm-project/vllm/issues/10517 (RTX 3090, --max-model-len 29000)",
     ),
     (
         {"model_name": "Llama-3.1-8B-Instruct", "model_precision": "bf16", "gpu_memory_gib": 44},
-        None,
-        158656,
+        None, 158656,
         "https://github.com/vllm-project/vllm/pull/17122 (L40S, 46068 MiB = 44 GiB, vLLM V1)",
     ),
     (
         {"model_name": "Meta-Llama-3-8B", "model_precision": "bf16", "gpu_memory_gib": 80},
-        53.29,
-        None,
+        53.29, None,
         "https://github.com/vllm-project/vllm/pull/10511 (80 GiB GPU, 79.22 GiB reported)",
     ),
     (
-        {
-            "model_name": "DeepSeek-R1-Distill-Qwen-14B",
-            "model_precision": "bf16",
-            "gpu_count": 2,
-            "gpu_memory_gib": 24,
-            "gpu_memory_utilization": 0.98,
-        },
-        None,
-        81536,
+        {"model_name": "DeepSeek-R1-Distill-Qwen-14B", "model_precision": "bf16", "gpu_count": 2,
+         "gpu_memory_gib": 24, "gpu_memory_utilization": 0.98},
+        None, 81536,
         "https://github.com/vllm-project/vllm/issues/13061 (2 x RTX 4090, --gpu-memory-utilization 0.98)",
     ),
 ]
@@ -313,23 +301,9 @@ def test_a_context_that_does_not_fit_is_refused_with_what_fits() -> None:
 def test_plain_copier_refuses_a_context_that_does_not_fit(tmp_path: Path) -> None:
     preset = Path(__file__).parent.parent / "generator" / "presets" / "inference-8b-fp16.yml"
     result = subprocess.run(
-        [
-            "copier",
-            "copy",
-            "--defaults",
-            "--quiet",
-            "--vcs-ref",
-            "HEAD",
-            "--data-file",
-            str(preset),
-            "--data",
-            "model_max_len=131072",
-            str(Path(__file__).parent.parent),
-            str(tmp_path / "app"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        ["copier", "copy", "--defaults", "--quiet", "--vcs-ref", "HEAD", "--data-file", str(preset),
+         "--data", "model_max_len=131072", str(Path(__file__).parent.parent), str(tmp_path / "app")],
+        capture_output=True, text=True, check=False,
     )
     assert result.returncode != 0 and "The context does not fit" in result.stderr
 
