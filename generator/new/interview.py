@@ -9,7 +9,7 @@ The prompts go through a small `Prompter` protocol so tests can drive the logic 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -239,20 +239,54 @@ def _after(
     return None
 
 
+def _one_answer(question: Question, context: dict[str, Any]) -> Any | None:
+    """The only answer a yes/no question can take here (the other breaks its rule), else None: such a
+    question is not worth a prompt (a vLLM image serves a model, on a GPU)."""
+    if question.type != "bool" or question.choices:
+        return None
+    valid = [value for value in (True, False) if check(question, value, context) is None]
+    return valid[0] if len(valid) == 1 else None
+
+
+def _derived(question: Question, context: dict[str, Any], extra: ExtraRule | None) -> tuple[bool, Any]:
+    """(True, value) when a question outside the essential ones needs no person: its default keeps its
+    rule (else it is asked: a model outside the catalogue has no size)."""
+    only = _one_answer(question, context)
+    if only is not None:
+        return True, only
+    value = safe_default(question, context)
+    if value is None or check(question, value, context) is not None:
+        return False, value
+    if extra is not None and extra(question.name, value, context) is not None:
+        return False, value
+    return True, value
+
+
 def interview(
-    questions: Sequence[Question], given: Given, prompter: Prompter, extra: ExtraRule | None = None
+    questions: Sequence[Question],
+    given: Given,
+    prompter: Prompter,
+    extra: ExtraRule | None = None,
+    essential: Collection[str] | None = None,
+    pinned: Mapping[str, Any] | None = None,
 ) -> Resolution:
-    """Ask every question Copier would ask, in copier.yml's order; given answers are not asked again.
+    """Ask the questions Copier would ask, in copier.yml's order; given answers are not asked again.
 
     A given answer that breaks its rule is shown with the rule and asked (the person is there to fix
     it). Computed questions and the cluster profile (given from .aiapp.yml) are never asked.
     `extra(name, value)` may refuse an answer for a reason outside copier.yml (the destination that
     a default DEST would take is not empty).
+
+    With `essential` (copier.yml's `_wizard_asks`), only those are asked, plus any other whose default
+    breaks its rule; the rest take their default and are listed in `Resolution.derived` for the summary.
+    A yes/no question with one valid answer is never asked. `pinned` are the person's earlier answers
+    (a pass after "change an answer"): used without a prompt while they keep their rule.
     """
     qs = list(questions)
     index = {question.name: position for position, question in enumerate(qs)}
     context: dict[str, Any] = {}
     asked: dict[str, None] = {}
+    derived: dict[str, None] = {}
     previous: dict[str, Any] = {}
     again: set[str] = set()
     position = 0
@@ -275,6 +309,8 @@ def interview(
             else:
                 context[name] = safe_default(question, context)
             continue
+        only = _one_answer(question, context) if essential is not None else None
+        optional = essential is not None and name not in essential
         if name in given.values and name not in again:
             value = given.values[name]
             rule = _problem(qs, question, value, context, extra)
@@ -284,6 +320,16 @@ def interview(
             else:
                 prompter.say(f"  ✗ {name} = {text!r} (from {source}): {rule}")
                 value = ask(qs, question, value, context, prompter, extra)
+        elif pinned is not None and name in pinned and name not in again:
+            value = pinned[name]  # the person's earlier answer, kept while it keeps its rule
+            if _problem(qs, question, value, context, extra) is not None:
+                value = ask(qs, question, value, context, prompter, extra)
+        elif only is not None:
+            value = only
+            derived[name] = None
+        elif optional and (found := _derived(question, context, extra))[0]:
+            value = found[1]
+            derived[name] = None
         else:
             default = previous[name] if name in previous else safe_default(question, context)
             value = ask(qs, question, default, context, prompter, extra)
@@ -297,9 +343,12 @@ def interview(
             for later in qs[position:]:
                 context.pop(later.name, None)
                 asked.pop(later.name, None)
+                derived.pop(later.name, None)
         elif isinstance(step, dict):
             context = reevaluate(context, step, qs)
             previous.update(step)
+            for changed in step:  # chosen in the fit dialog: the person's answer now
+                derived.pop(changed, None)
             _after(qs, question, context, prompter)
     final = [name for name in asked if is_asked(qs[index[name]], context)]
     # Given answers to questions that are not asked have no effect: say so, as a scripted run does.
@@ -312,5 +361,10 @@ def interview(
         and not is_asked(question, context)
     ]
     return Resolution(
-        context=context, asked=final, given=dict(given.values), notes=notes, given_sources=dict(given.sources)
+        context=context,
+        asked=final,
+        given=dict(given.values),
+        notes=notes,
+        given_sources=dict(given.sources),
+        derived=[name for name in final if name in derived],
     )

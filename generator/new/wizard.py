@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import Interrupted, UsageError
-from generator.new import sizing
+from generator.new import review, sizing
 from generator.new.next_steps import next_steps
 from generator.new.staging import check_destination, check_entry_types, install, plan, staged
 from generator.runtime.interrupts import held
-from generator.template.answers import Given, Resolution, gather, resolve_given, show_as
+from generator.template.answers import Given, Resolution, gather, resolve_given
 from generator.template.questions import PROFILE_QUESTION, Question, check, parse_questions
 from generator.template.versions import TemplateVersion
 
@@ -61,18 +61,9 @@ def err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def summary(questions: list[Question], resolution: Resolution) -> list[str]:
-    """The answers that will be recorded, one per line, in question order."""
-    by_name = {question.name: question for question in questions}
-    width = max((len(name) for name in resolution.asked), default=0)
-    lines = ["Summary"]
-    lines += [
-        f"  {name:<{width}}  {show_as(by_name[name], resolution.context[name])}" for name in resolution.asked
-    ]
-    return lines
-
-
-def _answers(options: NewOptions, questions: list[Question], version: TemplateVersion) -> Resolution:
+def _answers(
+    options: NewOptions, questions: list[Question], version: TemplateVersion
+) -> tuple[Given, Resolution]:
     from generator.template.presets import load_preset
 
     given = gather(
@@ -90,10 +81,12 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
         check_destination(options.dest, options.force)
     if options.interactive:
         from generator.new.interview import interview
+        from generator.new.review import essential
 
         rule = partial(_prompt_rule, options, str(version.config.get("_answers_file") or ANSWERS_FILE))
-        return interview(questions, given, _prompter(options), extra=rule)
-    return resolve_given(questions, given, explain=partial(sizing.hint, questions))
+        asks = essential(version.config)
+        return given, interview(questions, given, _prompter(options), extra=rule, essential=asks)
+    return given, resolve_given(questions, given, explain=partial(sizing.hint, questions))
 
 
 def _give_dest_name(given: Given, questions: list[Question], dest: Path) -> None:
@@ -192,66 +185,77 @@ def run_new(options: NewOptions) -> int:
         err(f"note: {note}")
     questions = parse_questions(version.config)
     answers_file = str(version.config.get("_answers_file") or ANSWERS_FILE)
-    resolution = _answers(options, questions, version)
-    for note in resolution.notes:
-        err(f"note: {note}")
-    dest = options.dest or Path(str(resolution.context["app_name"]))
-    check_destination(dest, options.force)
-    warning = check_siblings(options, dest, resolution.context, answers_file)
-    if warning:
-        err(f"warning: {warning}")
-    if options.interactive:
-        out()
-        for line in summary(questions, resolution):
-            out(line)
-        if PROFILE_QUESTION in resolution.given:
-            out(f"  (cluster facts: {resolution.given_sources.get(PROFILE_QUESTION, 'the profile')})")
-    report = sizing.report(questions, resolution.context)
-    if report:
-        out()
-        for line in report:
-            out(line)
-    if options.interactive:
-        out()
-        out("Rendering with Copier...")
-    near = None if options.dry_run else dest
-    installed = False
-    try:
-        with staged(src, resolution.copier_data(), near=near, vcs_ref=version.ref) as stage:
-            for warning in stage.warnings:
-                err(f"copier: {warning}")
-            files = stage.files
-            if dest.is_dir():
-                check_entry_types(stage, dest)
-            if options.dry_run:
-                out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
-                for line in plan(stage, dest, version.config):
-                    out(line)
-                if options.show:
-                    for name in files:
-                        out(f"\n--- {dest / name}")
-                        out((stage.root / name).read_text(encoding="utf-8").rstrip("\n"))
-                if options.register:
-                    from generator.new.register import register
+    given, resolution = _answers(options, questions, version)
+    asks = review.essential(version.config) if options.interactive else None
+    rule = partial(_prompt_rule, options, answers_file)
+    first = True
+    while True:
+        if not first:
+            resolution = review.change(questions, given, resolution, _prompter(options), asks, rule)
+        first = False
+        for note in resolution.notes:
+            err(f"note: {note}")
+        dest = options.dest or Path(str(resolution.context["app_name"]))
+        check_destination(dest, options.force)
+        warning = check_siblings(options, dest, resolution.context, answers_file)
+        if warning:
+            err(f"warning: {warning}")
+        if options.interactive:
+            out()
+            for line in review.summary(questions, resolution):
+                out(line)
+            if PROFILE_QUESTION in resolution.given:
+                out(f"  (cluster facts: {resolution.given_sources.get(PROFILE_QUESTION, 'the profile')})")
+        report = sizing.report(questions, resolution.context)
+        if report:
+            out()
+            for line in report:
+                out(line)
+        if options.interactive:
+            out()
+            out("Rendering with Copier...")
+        near = None if options.dry_run else dest
+        installed = False
+        try:
+            with staged(src, resolution.copier_data(), near=near, vcs_ref=version.ref) as stage:
+                for warning in stage.warnings:
+                    err(f"copier: {warning}")
+                files = stage.files
+                if dest.is_dir():
+                    check_entry_types(stage, dest)
+                if options.dry_run:
+                    out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
+                    for line in plan(stage, dest, version.config):
+                        out(line)
+                    if options.show:
+                        for name in files:
+                            out(f"\n--- {dest / name}")
+                            out((stage.root / name).read_text(encoding="utf-8").rstrip("\n"))
+                    if options.register:
+                        from generator.new.register import register
 
-                    out(register(dest, write=False))
-                return 0
-            if options.interactive:
-                out(f"Files to write into {dest} ({len(files)}):")
-                for line in plan(stage, dest, version.config):
-                    out(line)
-                if not _prompter(options).confirm(f"Write these {len(files)} files into {dest}?", True):
-                    err("Cancelled: nothing was written.")
-                    return 1
-            with held():  # a move cut in half would leave DEST half-written
-                kept = install(stage, dest, version.config)
-                installed = True
-    except KeyboardInterrupt:
-        if not installed:
-            raise  # the staging directory is gone: nothing was written
-        raise Interrupted(
-            f"{dest} was written in full; Ctrl-C stopped aiapp before the rest (--register, next steps)"
-        ) from None
+                        out(register(dest, write=False))
+                    return 0
+                if options.interactive:
+                    out(f"Files to write into {dest} ({len(files)}):")
+                    for line in plan(stage, dest, version.config):
+                        out(line)
+                    choice = review.decide(_prompter(options), len(files), dest)
+                    if choice == review.CANCEL:
+                        err("Cancelled: nothing was written.")
+                        return 1
+                    if choice == review.CHANGE:
+                        continue  # leaves the staging directory (removed); the answers are asked below
+                with held():  # a move cut in half would leave DEST half-written
+                    kept = install(stage, dest, version.config)
+                    installed = True
+        except KeyboardInterrupt:
+            if not installed:
+                raise  # the staging directory is gone: nothing was written
+            raise Interrupted(
+                f"{dest} was written in full; Ctrl-C stopped aiapp before the rest (--register, next steps)"
+            ) from None
+        break
     written = len(files) - len(kept)
     out()
     out(f"Wrote {written} files into {dest.resolve()}.")

@@ -35,6 +35,8 @@ class Resolution:
     given: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     given_sources: dict[str, str] = field(default_factory=dict)
+    # Asked questions that took their default without a prompt (the wizard's summary lists them).
+    derived: list[str] = field(default_factory=list)
 
     def copier_data(self) -> dict[str, Any]:
         """The data handed to Copier: every asked answer, and the cluster profile when one was given.
