@@ -218,9 +218,17 @@ def _fit_dialog(
 
 
 def _after(
-    questions: Sequence[Question], question: Question, context: dict[str, Any], prompter: Prompter
+    questions: Sequence[Question],
+    question: Question,
+    context: dict[str, Any],
+    prompter: Prompter,
+    quiet: bool = False,
 ) -> dict[str, Any] | str | None:
-    """Sizing help after the GPU answers: a report, or the does-not-fit dialog."""
+    """Sizing help after the GPU answers: a report, or the does-not-fit dialog. `quiet`: the report only
+    when the model does not fit (the summary shows it once, before writing)."""
+    misfit = question.name == sizing.FIT and sizing.fit_problem(questions, context[sizing.FIT], context)
+    if quiet and not misfit:
+        return None
     if question.name == sizing.GPU and context.get(sizing.SERVES) and not context[sizing.GPU]:
         prompter.say()
         for line in sizing.report(questions, context):
@@ -336,7 +344,7 @@ def interview(
         context[name] = value
         asked[name] = None
         previous[name] = value
-        step = _after(qs, question, context, prompter)
+        step = _after(qs, question, context, prompter, quiet=essential is not None)
         if step == REWIND:
             position = index[REWIND_TO]
             again.update(q.name for q in qs[position : index[sizing.FIT] + 1])
