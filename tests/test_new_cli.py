@@ -31,7 +31,7 @@ AIAPP = [console_script("aiapp")]
 # `m` is outside the model catalogue: it has no default size.
 REQUIRED = [
     "--set", "app_name=rag-api", "--set", "image=ghcr.io/acme/rag-api:1.4.2",
-    "--set", "model_name=m", "--set", "model_params_b=8",
+    "--set", "serves_model=true", "--set", "model_name=m", "--set", "model_params_b=8",
 ]
 
 
