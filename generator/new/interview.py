@@ -247,19 +247,25 @@ def _after(
     return None
 
 
-def _one_answer(question: Question, context: dict[str, Any]) -> Any | None:
+def _one_answer(question: Question, context: dict[str, Any], extra: ExtraRule | None = None) -> Any | None:
     """The only answer a yes/no question can take here (the other breaks its rule), else None: such a
-    question is not worth a prompt (a vLLM image serves a model, on a GPU)."""
+    question is not worth a prompt (a vLLM image serves a model, on a GPU; a namespace that another app
+    creates is not created again)."""
     if question.type != "bool" or question.choices:
         return None
-    valid = [value for value in (True, False) if check(question, value, context) is None]
+    valid = [
+        value
+        for value in (True, False)
+        if check(question, value, context) is None
+        and (extra is None or extra(question.name, value, context) is None)
+    ]
     return valid[0] if len(valid) == 1 else None
 
 
 def _derived(question: Question, context: dict[str, Any], extra: ExtraRule | None) -> tuple[bool, Any]:
     """(True, value) when a question outside the essential ones needs no person: its default keeps its
     rule (else it is asked: a model outside the catalogue has no size)."""
-    only = _one_answer(question, context)
+    only = _one_answer(question, context, extra)
     if only is not None:
         return True, only
     value = safe_default(question, context)
@@ -317,7 +323,7 @@ def interview(
             else:
                 context[name] = safe_default(question, context)
             continue
-        only = _one_answer(question, context) if essential is not None else None
+        only = _one_answer(question, context, extra) if essential is not None else None
         optional = essential is not None and name not in essential
         if name in given.values and name not in again:
             value = given.values[name]

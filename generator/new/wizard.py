@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # Where Copier records the answers when copier.yml does not say (`_answers_file`).
 ANSWERS_FILE = ".copier-answers.yml"
 APP_NAME = "app_name"
+CREATE_NAMESPACE = "create_namespace"
 
 
 @dataclass
@@ -86,7 +87,10 @@ def _answers(
         rule = partial(_prompt_rule, options, str(version.config.get("_answers_file") or ANSWERS_FILE))
         asks = essential(version.config)
         return given, interview(questions, given, _prompter(options), extra=rule, essential=asks)
-    return given, resolve_given(questions, given, explain=partial(sizing.hint, questions))
+    resolution = resolve_given(questions, given, explain=partial(sizing.hint, questions))
+    answers_file = str(version.config.get("_answers_file") or ANSWERS_FILE)
+    _keep_namespace_owner(options, given, resolution, answers_file)
+    return given, resolution
 
 
 def _give_dest_name(given: Given, questions: list[Question], dest: Path) -> None:
@@ -132,6 +136,10 @@ def _prompt_rule(
             check_destination(Path(str(value)), options.force)
         except UsageError as error:
             return f"{error.message} (pass DEST to write elsewhere, or --force)"
+    if name == CREATE_NAMESPACE and value is True and context.get("namespace"):
+        owner = _namespace_owner(options, context, answers_file)
+        if owner:
+            return owner
     if name == "namespace" and options.register and context.get("app_name"):
         from generator.new.register import clash
 
@@ -143,6 +151,37 @@ def _prompt_rule(
                 "--set app_name=ANOTHER-NAME"
             )
     return None
+
+
+def _namespace_owner(options: NewOptions, context: Mapping[str, Any], answers_file: str) -> str | None:
+    """Why the app must not create its namespace: another app of the repository creates it."""
+    from generator.new.register import namespace_owner
+
+    dest = options.dest or Path(str(context.get("app_name", ".")))
+    owner = namespace_owner(dest, str(context["namespace"]), answers_file)
+    if owner is None:
+        return None
+    return (
+        f"namespace {context['namespace']!r} is created by the app in {owner} (its create_namespace): "
+        "one owner per namespace, or the parent kustomization holds the Namespace twice; answer false"
+    )
+
+
+def _keep_namespace_owner(
+    options: NewOptions, given: Given, resolution: Resolution, answers_file: str
+) -> None:
+    """Scripts: a namespace that a sibling app creates is not created again (the default becomes false,
+    with a note); asking for it explicitly is an error."""
+    context = resolution.context
+    if context.get(CREATE_NAMESPACE) is not True or CREATE_NAMESPACE not in resolution.asked:
+        return
+    owner = _namespace_owner(options, context, answers_file)
+    if owner is None:
+        return
+    if CREATE_NAMESPACE in given.values:
+        raise UsageError(f"create_namespace = true (from {given.sources[CREATE_NAMESPACE]}): {owner}")
+    context[CREATE_NAMESPACE] = False
+    resolution.notes.append(f"create_namespace is false: {owner.split(' (its')[0]}")
 
 
 def check_siblings(
