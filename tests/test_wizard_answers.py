@@ -134,8 +134,18 @@ def test_container_args_are_parsed_as_yaml_and_checked() -> None:
         "2",
     ]
     assert resolved()["container_args"] == []
-    assert "must be a YAML list" in error_for("container_args=--model")
     assert "string or a number" in error_for("container_args=[{a: b}]")
+
+
+def test_lists_are_typed_as_comma_separated_items_or_as_yaml() -> None:
+    """`a, b` as for the providers (issue 20: host names had to be typed `[a.example.com]`)."""
+    args = resolved("gpu=false", "container_args=--port, 8000")["container_args"]
+    assert args == ["--port", "8000"]
+    assert resolved("gpu=false", "container_args=--model")["container_args"] == ["--model"]  # one item
+    hosts = resolved("serves_model=false", "hostnames=chat.example.com,chat.example.org")["hostnames"]
+    assert hosts == ["chat.example.com", "chat.example.org"]
+    assert resolved("serves_model=false", "hostnames=[chat.example.com]")["hostnames"] == ["chat.example.com"]
+    assert "lowercase DNS name" in error_for("serves_model=false", "hostnames=Chat.example.com")
 
 
 def test_missing_required_answer_says_which_flag_to_pass() -> None:

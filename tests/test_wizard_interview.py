@@ -260,11 +260,13 @@ def test_run_new_refuses_a_taken_default_destination_at_the_prompt(
 
 def test_yaml_question_is_typed_as_yaml_with_its_default_shown_as_yaml() -> None:
     prompter, context, _ = run(
-        {"gpu": [False], "container_args": ["--model", "[--model, /models, --port, 8000]"]}
+        {"gpu": [False], "container_args": ["[--model, {a: b}]", "[--model, /models, --port, 8000]"]}
     )
-    assert prompter.defaults["container_args"] == ["[]", "--model"]  # the refused text is offered again
-    assert any("must be a YAML list" in line for line in prompter.said)
+    assert prompter.defaults["container_args"] == ["[]", "[--model, {a: b}]"]  # the refused text, again
+    assert any("string or a number" in line for line in prompter.said)
     assert context["container_args"] == ["--model", "/models", "--port", 8000]
+    _, context, _ = run({"gpu": [False], "container_args": ["--model, /models"]})  # typed as a, b
+    assert context["container_args"] == ["--model", "/models"]
     _, context, _ = run({"gpu": [False]})
     assert context["container_args"] == []  # Enter keeps []
 

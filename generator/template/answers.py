@@ -66,10 +66,23 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def _plain_item(item: Any) -> bool:
+    """A list item that `a, b` typing gives back unchanged: a text without commas, quotes or edges."""
+    return (
+        isinstance(item, str)
+        and bool(item)
+        and item == item.strip()
+        and not any(mark in item for mark in ",\n'\"")
+        and not item.startswith(("[", "{", "- "))
+    )
+
+
 def show_as(question: Question, value: Any) -> str:
     """A value as it is typed at the question's prompt: YAML questions in YAML flow style (`[a, b]`)."""
     if question.type not in ("yaml", "json") or question.multiselect:
         return show(value)
+    if question.takes_list and isinstance(value, list) and value and all(_plain_item(item) for item in value):
+        return ", ".join(value)  # typed back as it is shown
     if question.type == "json":
         import json
 

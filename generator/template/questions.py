@@ -56,6 +56,15 @@ class Question:
         return self.when is False
 
     @property
+    def takes_list(self) -> bool:
+        """A YAML question answered with a list (its default is one): typed as `a, b` or as YAML."""
+        if self.type != "yaml" or self.computed:
+            return False
+        if isinstance(self.default, list):
+            return True
+        return isinstance(self.default, str) and self.default.lstrip("{ ").startswith("[")
+
+    @property
     def cluster(self) -> bool:
         """The cluster profile: given from `.aiapp.yml` (or the defaults), never asked, never per app."""
         return self.name == PROFILE_QUESTION
@@ -280,7 +289,20 @@ def cast(question: Question, value: Any) -> Any:
         if not isinstance(value, list):
             raise ValueError(f"expected a list of choices, got {value!r}")
         return [cast_scalar(question.type, item) for item in value]
+    if question.takes_list and isinstance(value, str):
+        return _list_answer(question, value)
     return cast_scalar(question.type, value)
+
+
+def _list_answer(question: Question, text: str) -> Any:
+    """`a, b` (or one item) as a list of texts, as providers are typed; YAML (`[a, 'b c']`, `- a`) as YAML.
+    Without this, `chat.example.com` is a YAML string that the list's rule refuses."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if stripped.startswith(("[", "{", "- ", "'", '"')) or stripped == "-" or "\n" in stripped:
+        return cast_scalar(question.type, text)
+    return [item.strip() for item in stripped.split(",") if item.strip()]
 
 
 def cast_scalar(type_name: str, value: Any) -> Any:
