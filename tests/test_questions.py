@@ -24,7 +24,9 @@ from generator.template.questions import (
 
 QUESTIONS = load_questions()
 BY_NAME = {question.name: question for question in QUESTIONS}
-BASE: dict[str, Any] = {"app_name": "rag-api", "image": "ghcr.io/acme/rag-api:1.4.2", "serves_model": True, "model_name": "m"}
+BASE: dict[str, Any] = {
+    "app_name": "rag-api", "image": "ghcr.io/acme/rag-api:1.4.2", "serves_model": True, "model_name": "m"
+}  # fmt: skip
 
 
 def q(name: str) -> Question:

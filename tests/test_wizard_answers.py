@@ -13,7 +13,9 @@ from generator.template.answers import gather, parse_sets, resolve_given, show
 from generator.template.questions import load_questions
 
 QUESTIONS = load_questions()
-REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "serves_model=true", "model_name=m", "model_params_b=8"]
+REQUIRED = [
+    "app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "serves_model=true", "model_name=m", "model_params_b=8"
+]  # fmt: skip
 
 
 def resolved(*sets: str) -> dict[str, object]:

@@ -75,6 +75,8 @@ def _answers(
         sets=options.sets,
         template=None if version.bundled else version.where,
     )
+    for note in given.notes:
+        err(f"note: {note}")
     _give_profile(given, questions, options.dest or Path.cwd())
     if options.dest is not None:
         _give_dest_name(given, questions, options.dest)
@@ -94,11 +96,15 @@ def _answers(
 
 
 def _give_dest_name(given: Given, questions: list[Question], dest: Path) -> None:
-    """DEST's directory name as the app name, when no other source gives one and it keeps the name's rule
-    (`aiapp new apps/rag-chat` is the app rag-chat: asking again would only invite two names)."""
+    """DEST's directory name as the app name, when it keeps the name's rule and neither --set nor a
+    preset gives one (`aiapp new apps/rag-chat` is the app rag-chat: asking again would only invite two
+    names). It wins over another app's answers file, the starting point of a new app."""
     question = next((q for q in questions if q.name == APP_NAME), None)
     name = dest.resolve().name
-    if question is None or APP_NAME in given.values or check(question, name, {}) is not None:
+    source = given.sources.get(APP_NAME, "")
+    if question is None or source == "--set" or source.startswith("preset "):
+        return
+    if check(question, name, {}) is not None:
         return
     given.values[APP_NAME] = name
     given.sources[APP_NAME] = "DEST"

@@ -24,6 +24,8 @@ class Given:
 
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    # Given values that were left out, and why (printed as `note:` lines).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -129,6 +131,32 @@ def load_answers_file(path: Path) -> dict[str, Any]:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
+def _choices_of(questions: Sequence[Question], data: Mapping[str, Any]) -> dict[str, Any]:
+    """An answers file without the answers that were that app's own defaults (its host name, its
+    secret-store items, its collection, all made from its name): the new app derives its own.
+
+    The defaults are worked out as Copier did for that app, from its answers and its recorded cluster
+    facts; an answer that cannot be compared (a default that does not render) is kept.
+    """
+    context: dict[str, Any] = {}
+    kept: dict[str, Any] = {}
+    for question in questions:
+        name = question.name
+        if name in data:
+            try:
+                value = cast(question, data[name])
+                own = question.default is not None and default_for(question, context) == value
+            except Exception:  # a value or default of another version: keep the answer as given
+                value, own = data[name], False
+            context[name] = value
+            if not own or question.cluster:
+                kept[name] = data[name]
+        else:
+            context[name] = safe_default(question, context)
+    kept.update({key: value for key, value in data.items() if key not in context})  # unknown: refused later
+    return kept
+
+
 def gather(
     questions: Sequence[Question],
     *,
@@ -148,7 +176,7 @@ def gather(
     if preset is not None:
         layers.append((f"preset {preset_name}", preset))
     if answers_file is not None:
-        layers.append((str(answers_file), load_answers_file(answers_file)))
+        layers.append((str(answers_file), _choices_of(questions, load_answers_file(answers_file))))
     layers.append(("--set", parse_sets(sets)))
     given = Given()
     for source, data in layers:
@@ -164,6 +192,14 @@ def gather(
                 raise UsageError(
                     f"{key} is computed by the template from other answers and cannot be set (from {source})"
                 )
+            if question.cluster and answers_file is not None and source == str(answers_file):
+                # Another app's .copier-answers.yml records the facts it was rendered with: the profile
+                # of this repository (or the defaults) decides them for the new app.
+                given.notes.append(
+                    f"{key} (from {source}) is not used: the cluster facts come from the GitOps "
+                    "repository's profile (.aiapp.yml; the defaults without one)"
+                )
+                continue
             if question.cluster:
                 raise UsageError(
                     f"{key} (from {source}): the cluster facts come from the GitOps repository's profile, "
