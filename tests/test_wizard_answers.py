@@ -14,7 +14,8 @@ from generator.template.questions import load_questions
 
 QUESTIONS = load_questions()
 REQUIRED = [
-    "app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "serves_model=true", "model_name=m", "model_params_b=8"
+    "app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2",
+    "serves_model=true", "model_name=m", "model_params_b=8",
 ]  # fmt: skip
 
 
