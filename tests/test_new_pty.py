@@ -29,7 +29,7 @@ RENDER_TIMEOUT = 60
 class Session:
     """`aiapp new` in a pty; `answer(prompt, keys)` waits for the prompt text, then types."""
 
-    def __init__(self, cwd: Path, *args: str) -> None:
+    def __init__(self, cwd: Path, *args: str, command: str = "new") -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
         # The working tree's template (questions and files), like every other test.
         env["AIAPP_TEMPLATE_REF"] = TEMPLATE_REF
@@ -39,7 +39,7 @@ class Session:
         self.log = io.StringIO()
         self.child = pexpect.spawn(
             AIAPP,
-            ["new", *args],
+            [command, *args],
             cwd=str(cwd),
             env=env,
             dimensions=(60, 250),
@@ -292,3 +292,34 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path: Path) -> None:
     assert "Interrupted: nothing was written." in s.transcript and "Aborted!" not in s.transcript
     assert "Traceback" not in s.transcript
     assert list(tmp_path.iterdir()) == []
+
+
+def test_aiapp_init_takes_the_facts_as_a_block_or_typing_replaces_each_default(tmp_path: Path) -> None:
+    """`aiapp init` (issue 20): one question for the whole profile; going through each fact, what is
+    typed replaces the default (`nulllab.example.org` was `null` + the typed domain)."""
+    s = Session(tmp_path, ".", command="init")
+    s.answer("facts? (no: go through each one)", "n" + ENTER)
+    s.answer("litellm.namespace", "llm" + ENTER)  # the default is `ai`: typing replaces it
+    typed = {"qdrant.api_key_item": "Qdrant key"}  # its default is null
+    for _ in range(60):
+        # A fact's prompt waiting for input: its name, the default as a grey placeholder (ESC [0;90m), then
+        # the cursor put back before it (the accepted prompt's last drawing ends the line instead).
+        first = r"\?\x1b\[0;1m ([a-z_]+(?:\.[a-z_]+)*) \x1b\[0;90m[^\x1b]*\x1b\[\d+D\x1b\[\d+C"
+        index = s.child.expect([first, r"Write .*\.aiapp\.yml\?"], timeout=PROMPT_TIMEOUT)
+        if index == 1:
+            break
+        s.child.send(typed.get(s.child.match.group(1), "") + ENTER)  # Enter: every other default
+    s.child.send("y" + ENTER)
+    assert s.finish() == 0, s.transcript
+    cluster = yaml.safe_load((tmp_path / ".aiapp.yml").read_text())["cluster"]
+    assert cluster["litellm"]["namespace"] == "llm", s.screen
+    assert cluster["qdrant"]["api_key_item"] == "Qdrant key", s.screen
+    assert cluster["storage_class"] == "proxmox-csi"  # Enter kept the default
+
+    block = tmp_path / "block"
+    block.mkdir()
+    s = Session(block, ".", command="init")
+    s.answer("Use these", ENTER)  # yes: the defaults as a block
+    s.answer("Write", "y" + ENTER)
+    assert s.finish() == 0, s.transcript
+    assert s.prompts == 2, s.screen

@@ -77,13 +77,9 @@ class TerminalPrompter:
     def text(self, message: str, default: str, edit: bool = False) -> str:
         if edit or not default:
             return str(self._ask(self._q.text(message, default=default)))
-        # The default as a placeholder (prompt_toolkit's PromptSession `placeholder`, which questionary
-        # passes through): the first key typed replaces it, Enter on an empty line accepts it. A
-        # pre-filled buffer would append what is typed to the default (`ai` + `team-ml` = `aiteam-ml`).
-        from prompt_toolkit.formatted_text import FormattedText
+        from generator.runtime.prompts import placeholder_text
 
-        hint = FormattedText([("fg:ansibrightblack", default)])
-        answer = str(self._ask(self._q.text(message, placeholder=hint)))
+        answer = str(self._ask(placeholder_text(message, default)))
         return answer if answer else default
 
     def confirm(self, message: str, default: bool) -> bool:
