@@ -25,7 +25,6 @@ from generator.template.answers import (
 )
 from generator.template.questions import (
     Question,
-    cast,
     check,
     default_for,
     help_for,
@@ -33,6 +32,7 @@ from generator.template.questions import (
     offered,
     reevaluate,
 )
+from generator.template.questions import typed as typed_as
 
 # "Change the model or GPU answers" asks again from this question to gpu_memory_gib.
 REWIND_TO = "model_name"
@@ -181,7 +181,7 @@ def ask(
             else:
                 typed = prompter.text(message, "" if default is None else show_as(question, default))
             try:
-                value = cast(question, typed)
+                value = typed_as(question, typed)
             except ValueError as error:
                 prompter.say(f"  ✗ {one_line(str(error))}")
                 continue

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError, cut
-from generator.template.questions import PROFILE_QUESTION, Question, cast, check, default_for, is_asked
+from generator.template.questions import (
+    PROFILE_QUESTION,
+    Question,
+    cast,
+    check,
+    default_for,
+    is_asked,
+    typed,
+)
 
 Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
 
@@ -207,7 +215,7 @@ def gather(
                     hint="write them in the `cluster:` section of .aiapp.yml (aiapp init; docs/cluster.md)",
                 )
             try:
-                given.values[key] = cast(question, raw)
+                given.values[key] = typed(question, raw) if source == "--set" else cast(question, raw)
             except (ValueError, TypeError) as error:
                 problem = cut(one_line(str(error)), 200)
                 message = f"{key} = {cut(repr(raw))} (from {source}) has the wrong type: {problem}"

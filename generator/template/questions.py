@@ -289,19 +289,17 @@ def cast(question: Question, value: Any) -> Any:
         if not isinstance(value, list):
             raise ValueError(f"expected a list of choices, got {value!r}")
         return [cast_scalar(question.type, item) for item in value]
-    if question.takes_list and isinstance(value, str):
-        return _list_answer(question, value)
     return cast_scalar(question.type, value)
 
 
-def _list_answer(question: Question, text: str) -> Any:
-    """`a, b` (or one item) as a list of texts, as providers are typed; YAML (`[a, 'b c']`, `- a`) as YAML.
-    Without this, `chat.example.com` is a YAML string that the list's rule refuses."""
+def typed(question: Question, text: str) -> Any:
+    """What a person typed (at a prompt, or `--set`), as the question's value: a list question takes
+    `a, b` (or one item) as a list of texts, as the providers are typed, and YAML (`[a, 'b c']`) as YAML.
+    Without this, `chat.example.com` is a YAML string that the list's rule refuses. Values from files
+    (presets, answers files) are YAML already and go through `cast`, as Copier reads them."""
     stripped = text.strip()
-    if not stripped:
-        return []
-    if stripped.startswith(("[", "{", "- ", "'", '"')) or stripped == "-" or "\n" in stripped:
-        return cast_scalar(question.type, text)
+    if not question.takes_list or stripped.startswith(("[", "{", "- ", "'", '"')) or "\n" in stripped:
+        return cast(question, text)
     return [item.strip() for item in stripped.split(",") if item.strip()]
 
 
