@@ -105,7 +105,8 @@ def test_the_download_fetches_only_what_the_server_loads(rendered_preset) -> Non
 
 
 def test_monitoring_namespace_may_scrape_and_nothing_else_gets_in(tmp_path: Path) -> None:
-    answers = {**load_preset("inference-8b-fp16"), "cluster": {"monitoring": {"namespace": "monitoring"}}}
+    answers = {**load_preset("inference-8b-fp16"), "gateway_ingress": False}
+    answers["cluster"] = {"monitoring": {"namespace": "monitoring"}}
     policy = load_objects(render(tmp_path / "app", answers))["CiliumNetworkPolicy"]["spec"]
     peers = [rule.get("fromEndpoints", rule.get("fromEntities")) for rule in policy["ingress"]]
     # A model server is not on the gateway unless asked: LiteLLM (its consumer) and the scraper only.

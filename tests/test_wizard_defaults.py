@@ -93,14 +93,14 @@ def test_plain_copier_with_the_same_data_renders_the_same_app(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIAPP_")}
     ours = subprocess.run(
         [console_script("aiapp"), "new", "--answers-file", str(data_file), "--vcs-ref", "HEAD",
-         str(tmp_path / "ours")],
+         str(tmp_path / "ours" / "rag-chat")],
         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300, check=False,
     )  # fmt: skip
     assert ours.returncode == 0, ours.stderr
     theirs = subprocess.run(
         [console_script("copier"), "copy", "--quiet", "--defaults", "--vcs-ref", "HEAD",
-         "--data-file", str(data_file), str(ROOT), str(tmp_path / "theirs")],
+         "--data-file", str(data_file), str(ROOT), str(tmp_path / "theirs" / "rag-chat")],
         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300, check=False,
     )  # fmt: skip
     assert theirs.returncode == 0, theirs.stderr
-    assert tree(tmp_path / "ours") == tree(tmp_path / "theirs")
+    assert tree(tmp_path / "ours" / "rag-chat") == tree(tmp_path / "theirs" / "rag-chat")

@@ -104,6 +104,8 @@ def _give_dest_name(given: Given, questions: list[Question], dest: Path) -> None
     source = given.sources.get(APP_NAME, "")
     if question is None or source == "--set" or source.startswith("preset "):
         return
+    if APP_NAME in given.values and check(question, given.values[APP_NAME], {}) is not None:
+        return  # a broken name in the file is refused with its rule, never silently replaced
     if check(question, name, {}) is not None:
         return
     given.values[APP_NAME] = name
