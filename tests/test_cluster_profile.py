@@ -413,14 +413,16 @@ class Scripted:
         return self.answers.get(message, default)
 
     def confirm(self, message: str, default: bool) -> bool:
-        return self.answer
+        self.asked.append(message)
+        # "Use these N facts?" no: every fact is asked; then the write is confirmed (or not).
+        return False if message.startswith("Use these") else self.answer
 
 
 def test_init_asks_every_fact_reasks_a_bad_one_and_writes_only_when_confirmed(tmp_path: Path) -> None:
     prompter = Scripted({"litellm.namespace": "litellm", "storage_class": "ceph-block"}, confirm=False)
     code = run_init(InitOptions(repo=tmp_path, interactive=True, prompter=prompter))
     assert code == 1 and not (tmp_path / ".aiapp.yml").exists()
-    assert prompter.asked[0] == "litellm.namespace" and "gpu.tolerations" in prompter.asked
+    assert prompter.asked[1] == "litellm.namespace" and "gpu.tolerations" in prompter.asked
 
     answers = iter(["Bad Namespace", "litellm"])
 
@@ -434,6 +436,22 @@ def test_init_asks_every_fact_reasks_a_bad_one_and_writes_only_when_confirmed(tm
     assert fixing.asked.count("litellm.namespace") == 2
     written = yaml.safe_load((tmp_path / ".aiapp.yml").read_text())["cluster"]
     assert written["litellm"]["namespace"] == "litellm"
+
+
+def test_init_takes_the_facts_as_one_block(tmp_path: Path) -> None:
+    """One question for the whole profile (issue 20: 31 prompts, one per fact), then the write."""
+
+    class Accepting(Scripted):
+        def confirm(self, message: str, default: bool) -> bool:
+            self.asked.append(message)
+            return True
+
+    prompter = Accepting({}, confirm=True)
+    sets = ["storage_class=ceph-block"]
+    options = InitOptions(repo=tmp_path, interactive=True, prompter=prompter, sets=sets)
+    assert run_init(options) == 0
+    assert len(prompter.asked) == 2 and prompter.asked[0].startswith("Use these ")
+    assert yaml.safe_load((tmp_path / ".aiapp.yml").read_text())["cluster"]["storage_class"] == "ceph-block"
 
 
 # --- a profile change rolls out: status, then update --------------------------------------------------------

@@ -18,6 +18,11 @@ from generator.template.questions import load_questions, resolve
 from tests.conftest import config_env, load_objects, render
 
 GPU_PRESETS = ["inference-8b-fp16", "inference-70b-int4", "predownload-model"]
+
+
+def exposed(preset: str) -> dict[str, Any]:
+    """A preset's answers with the app on the gateway (a model server is not, unless asked)."""
+    return {**load_preset(preset), "gateway_ingress": True}
 QUESTIONS = {question.name: question for question in load_questions()}
 
 
@@ -100,18 +105,22 @@ def test_the_download_fetches_only_what_the_server_loads(rendered_preset) -> Non
 
 
 def test_monitoring_namespace_may_scrape_and_nothing_else_gets_in(tmp_path: Path) -> None:
-    answers = {**load_preset("inference-8b-fp16"), "cluster": {"monitoring": {"namespace": "monitoring"}}}
+    answers = {**load_preset("inference-8b-fp16"), "gateway_ingress": False}
+    answers["cluster"] = {"monitoring": {"namespace": "monitoring"}}
     policy = load_objects(render(tmp_path / "app", answers))["CiliumNetworkPolicy"]["spec"]
-    peers = [
-        rule.get("fromEndpoints", rule.get("fromEntities")) for rule in policy["ingress"]
-    ]
+    peers = [rule.get("fromEndpoints", rule.get("fromEntities")) for rule in policy["ingress"]]
+    # A model server is not on the gateway unless asked: LiteLLM (its consumer) and the scraper only.
     assert peers == [
-        [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "gateway"}}],
-        ["ingress"],
         [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "ai", "app.kubernetes.io/name": "litellm"}}],
         [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "monitoring"}}],
     ]
     assert {rule["toPorts"][0]["ports"][0]["port"] for rule in policy["ingress"]} == {"8000"}
+    exposed = load_objects(render(tmp_path / "exposed", {**answers, "gateway_ingress": True}))
+    peers = [
+        rule.get("fromEndpoints", rule.get("fromEntities"))
+        for rule in exposed["CiliumNetworkPolicy"]["spec"]["ingress"]
+    ]
+    assert peers[:2] == [[{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "gateway"}}], ["ingress"]]
 
 
 def test_agents_md_gives_the_litellm_model_list_entry(rendered_preset) -> None:
@@ -155,9 +164,9 @@ def test_the_served_name_is_the_same_everywhere(preset: str, rendered_preset, tm
 
 
 @pytest.mark.parametrize("preset", [*GPU_PRESETS, "rag-cpu-qdrant"])
-def test_agents_md_route_check_reaches_what_the_route_publishes(preset: str, rendered_preset) -> None:
+def test_agents_md_route_check_reaches_what_the_route_publishes(preset: str, tmp_path: Path) -> None:
     """A vLLM route publishes /v1 only, behind the key: the check lists the models with the key."""
-    text = (rendered_preset(preset) / "AGENTS.md").read_text()
+    text = (render(tmp_path / "app", exposed(preset)) / "AGENTS.md").read_text()
     curl = [line for line in text.splitlines() if line.startswith("curl ") and "https://" in line]
     assert len(curl) == 1, curl
     if preset in GPU_PRESETS:
@@ -261,12 +270,24 @@ def test_the_proposed_8b_context_starts_on_a_24_gib_card() -> None:
 def test_kv_bytes_per_token_from_the_catalogue() -> None:
     # Llama 3.1 8B: 2 x 32 layers x 8 KV heads x 128 x 2 bytes = 128 KiB per token (vLLM's block math).
     name = "meta-llama/Meta-Llama-3.1-8B-Instruct"
-    context = resolve({"app_name": "x", "image": "a/b:1", "gpu": True, "model_name": name})
+    context = resolve(
+        {"app_name": "x", "image": "a/b:1", "serves_model": True, "gpu": True, "model_name": name}
+    )
     assert context["kv_bytes_per_token"] == 131072 and context["model_context_cap"] == 131072
     # Quantised variants use their base model's entry; unknown models get the conservative 8192.
-    awq = resolve({"app_name": "x", "image": "a/b:1", "gpu": True, "model_name": "Qwen2.5-72B-Instruct-AWQ"})
+    awq = resolve(
+        {
+            "app_name": "x",
+            "image": "a/b:1",
+            "serves_model": True,
+            "gpu": True,
+            "model_name": "Qwen2.5-72B-Instruct-AWQ",
+        }
+    )
     assert awq["model_spec"]["layers"] == 80 and awq["model_context_cap"] == 32768
-    unknown = resolve({"app_name": "x", "image": "a/b:1", "gpu": True, "model_name": "my-model"})
+    unknown = resolve(
+        {"app_name": "x", "image": "a/b:1", "serves_model": True, "gpu": True, "model_name": "my-model"}
+    )
     assert unknown["model_spec"] == {} and unknown["model_max_len"] == 8192
 
 
@@ -299,10 +320,10 @@ def test_other_vllm_releases_are_accepted(tag: str) -> None:
 
 
 @pytest.mark.parametrize("preset", GPU_PRESETS)
-def test_the_gateway_publishes_only_the_key_protected_api_of_vllm(preset: str, rendered_preset) -> None:
+def test_the_gateway_publishes_only_the_key_protected_api_of_vllm(preset: str, tmp_path: Path) -> None:
     """vLLM's --api-key guards /v1 only: /invocations, /tokenize, /pooling, /metrics... answer without it
     (docs.vllm.ai/en/stable/usage/security; vllm-project/vllm#18892), so the route matches /v1 alone."""
-    route = load_objects(rendered_preset(preset))["HTTPRoute"]
+    route = load_objects(render(tmp_path / "app", exposed(preset)))["HTTPRoute"]
     assert [match["path"] for rule in route["spec"]["rules"] for match in rule["matches"]] == [
         {"type": "PathPrefix", "value": "/v1"}
     ]

@@ -24,7 +24,9 @@ from generator.template.questions import (
 
 QUESTIONS = load_questions()
 BY_NAME = {question.name: question for question in QUESTIONS}
-BASE: dict[str, Any] = {"app_name": "rag-api", "image": "ghcr.io/acme/rag-api:1.4.2", "model_name": "m"}
+BASE: dict[str, Any] = {
+    "app_name": "rag-api", "image": "ghcr.io/acme/rag-api:1.4.2", "serves_model": True, "model_name": "m"
+}  # fmt: skip
 
 
 def q(name: str) -> Question:
@@ -135,7 +137,7 @@ def test_the_fit_rule_is_the_gpu_memory_validator() -> None:
 
 
 def test_resolve_computes_sizing_from_copier_yml() -> None:
-    context = resolve({**BASE, "model_params_b": 70, "model_precision": "int4"})
+    context = resolve({**BASE, "model_params_b": 70, "model_precision": "int4", "gpu": False})
     assert context["bytes_per_param"] == 0.5
     # int4: 16-bit embeddings and output layer (outside the catalogue: 0.35 x sqrt(70) billion) + scales.
     assert context["model_embed_params_b"] == 2.928

@@ -157,7 +157,8 @@ CHECKPOINTS = [
 
 @pytest.mark.parametrize(("model", "precision", "gib"), CHECKPOINTS)
 def test_quantised_weights_match_the_published_checkpoints(model: str, precision: str, gib: float) -> None:
-    context = resolve({"app_name": "a", "image": "a/b:1", "model_name": model, "model_precision": precision})
+    answers = {"app_name": "a", "image": "a/b:1", "serves_model": True, "model_name": model}
+    context = resolve({**answers, "model_precision": precision})
     assert abs(context["model_weights_gib"] - gib) <= QUANTISED_ERROR * gib, context["model_weights_gib"]
 
 

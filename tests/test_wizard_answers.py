@@ -13,7 +13,10 @@ from generator.template.answers import gather, parse_sets, resolve_given, show
 from generator.template.questions import load_questions
 
 QUESTIONS = load_questions()
-REQUIRED = ["app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2", "model_name=m", "model_params_b=8"]
+REQUIRED = [
+    "app_name=rag-api", "image=ghcr.io/acme/rag-api:1.4.2",
+    "serves_model=true", "model_name=m", "model_params_b=8",
+]  # fmt: skip
 
 
 def resolved(*sets: str) -> dict[str, object]:
@@ -134,8 +137,18 @@ def test_container_args_are_parsed_as_yaml_and_checked() -> None:
         "2",
     ]
     assert resolved()["container_args"] == []
-    assert "must be a YAML list" in error_for("container_args=--model")
     assert "string or a number" in error_for("container_args=[{a: b}]")
+
+
+def test_lists_are_typed_as_comma_separated_items_or_as_yaml() -> None:
+    """`a, b` as for the providers (issue 20: host names had to be typed `[a.example.com]`)."""
+    args = resolved("gpu=false", "container_args=--port, 8000")["container_args"]
+    assert args == ["--port", "8000"]
+    assert resolved("gpu=false", "container_args=--model")["container_args"] == ["--model"]  # one item
+    hosts = resolved("serves_model=false", "hostnames=chat.example.com,chat.example.org")["hostnames"]
+    assert hosts == ["chat.example.com", "chat.example.org"]
+    assert resolved("serves_model=false", "hostnames=[chat.example.com]")["hostnames"] == ["chat.example.com"]
+    assert "lowercase DNS name" in error_for("serves_model=false", "hostnames=Chat.example.com")
 
 
 def test_missing_required_answer_says_which_flag_to_pass() -> None:
@@ -144,7 +157,7 @@ def test_missing_required_answer_says_which_flag_to_pass() -> None:
 
 
 def test_given_answers_that_do_not_apply_are_noted_and_dropped() -> None:
-    given = gather(QUESTIONS, sets=[*REQUIRED, "gpu_count=2"])
+    given = gather(QUESTIONS, sets=[*REQUIRED, "gpu=false", "gpu_count=2"])
     resolution = resolve_given(QUESTIONS, given)
     assert "gpu_count" not in resolution.asked
     assert "gpu_count" not in resolution.copier_data()

@@ -17,7 +17,12 @@ from generator.template.questions import load_questions
 from tests.conftest import TEMPLATE_REF
 
 QUESTIONS = load_questions()
-HELP = {question.help: question.name for question in QUESTIONS}
+# A help text that Copier renders (`{{ ... }}`) is matched on its text before the first expression.
+HELP = {question.help.split("{{")[0]: question.name for question in QUESTIONS}
+
+
+def name_of(message: str) -> str:
+    return next((name for help, name in HELP.items() if help and message.startswith(help)), message)
 
 
 class Scripted:
@@ -30,7 +35,7 @@ class Scripted:
         self.defaults: dict[str, list[Any]] = {}
 
     def _answer(self, message: str, default: Any) -> Any:
-        name = HELP.get(message, message)
+        name = name_of(message)
         self.asked.append(name)
         # A refused answer is asked again: fail at once rather than loop when the script runs out.
         assert self.asked.count(name) < 10, f"{name} asked again and again; said: {self.said[-3:]}"
@@ -61,7 +66,7 @@ class Scripted:
 # `m` is outside the model catalogue: it has no default size, so the script gives one.
 BASE = {
     "app_name": ["rag-api"], "image": ["ghcr.io/acme/rag-api:1.4.2"],
-    "model_name": ["m"], "model_params_b": ["8"],
+    "serves_model": [True], "model_name": ["m"], "model_params_b": ["8"],
 }
 
 
@@ -132,7 +137,7 @@ def test_sizing_report_follows_the_gpu_answers() -> None:
 
 
 def test_cpu_model_gets_the_ram_sizing() -> None:
-    prompter, _, _ = run({})
+    prompter, _, _ = run({"gpu": [False]})  # 8B at bf16 would default to a GPU (weights above 4 GiB)
     assert any("RAM" in line and "17.9 GiB" in line for line in prompter.said)
 
 
@@ -254,11 +259,15 @@ def test_run_new_refuses_a_taken_default_destination_at_the_prompt(
 
 
 def test_yaml_question_is_typed_as_yaml_with_its_default_shown_as_yaml() -> None:
-    prompter, context, _ = run({"container_args": ["--model", "[--model, /models, --port, 8000]"]})
-    assert prompter.defaults["container_args"] == ["[]", "--model"]  # the refused text is offered again
-    assert any("must be a YAML list" in line for line in prompter.said)
+    prompter, context, _ = run(
+        {"gpu": [False], "container_args": ["[--model, {a: b}]", "[--model, /models, --port, 8000]"]}
+    )
+    assert prompter.defaults["container_args"] == ["[]", "[--model, {a: b}]"]  # the refused text, again
+    assert any("string or a number" in line for line in prompter.said)
     assert context["container_args"] == ["--model", "/models", "--port", 8000]
-    _, context, _ = run({})
+    _, context, _ = run({"gpu": [False], "container_args": ["--model, /models"]})  # typed as a, b
+    assert context["container_args"] == ["--model", "/models"]
+    _, context, _ = run({"gpu": [False]})
     assert context["container_args"] == []  # Enter keeps []
 
 

@@ -8,7 +8,9 @@ from generator.new import sizing
 from generator.template.questions import load_copier_yml, load_questions, resolve
 
 QUESTIONS = load_questions()
-BASE: dict[str, Any] = {"app_name": "x", "image": "a/b:1", "model_name": "m", "gpu": True}
+BASE: dict[str, Any] = {
+    "app_name": "x", "image": "a/b:1", "serves_model": True, "model_name": "m", "gpu": True
+}  # fmt: skip
 UNNAMED = "(a quantised {0} checkpoint, AWQ or GPTQ: name its repository with the download)"
 
 

@@ -56,14 +56,17 @@ class TerminalPrompter:
             raise KeyboardInterrupt from None
 
     def text(self, message: str, default: str) -> str:
-        import questionary
+        """The default is a placeholder: typing replaces it (`nulllab.example.org`, never `null` + it)."""
+        from generator.runtime.prompts import placeholder_text
 
-        return str(self._ask(questionary.text(message, default=default)))
+        answer = str(self._ask(placeholder_text(message, default)))
+        return answer if answer else default
 
     def confirm(self, message: str, default: bool) -> bool:
         import questionary
 
-        return bool(self._ask(questionary.confirm(message, default=default)))
+        # `y` or `n` then Enter, as in `aiapp new` (the Enter never answers the next prompt).
+        return bool(self._ask(questionary.confirm(message, default=default, auto_enter=False)))
 
 
 def out(text: str = "") -> None:
@@ -134,7 +137,7 @@ def run_init(options: InitOptions) -> int:
     sets = parse_sets(options.sets)
     given = combine(given, sets)
     validate(given, "--set" if sets else "--detect")
-    if options.interactive:
+    if options.interactive and not _accepted(given, options):
         given = _interview(given, _prompter(options))
     facts = written(merge(given))
     text = _render(target, existing, facts)
@@ -183,6 +186,22 @@ def _detected(repo: Path) -> dict[str, Any]:
     for missing in detection.missing:
         out(f"  not found: {missing}")
     return detection.given()
+
+
+def _accepted(given: dict[str, Any], options: InitOptions) -> bool:
+    """The facts found (or the defaults) accepted as one block; no: every fact is asked, one by one."""
+    facts = flatten(written(merge(given)))
+    if not options.detect:
+        out("Proposed (the defaults, with --set):")
+        width = max((len(key) for key, _ in facts), default=0)
+        for key, value in facts:
+            out(f"  {key:<{width}}  {flow(value)}")
+        question = f"Use these {len(facts)} facts? (no: go through each one)"
+    else:
+        found = len(flatten(given))
+        rest = len(facts) - found
+        question = f"Use these {found} facts, and the defaults for the other {rest}? (no: go through each)"
+    return _prompter(options).confirm(question, True)
 
 
 def _interview(given: dict[str, Any], prompter: Prompter) -> dict[str, Any]:

@@ -9,7 +9,7 @@ The prompts go through a small `Prompter` protocol so tests can drive the logic 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -23,7 +23,16 @@ from generator.template.answers import (
     show_as,
     unused_note,
 )
-from generator.template.questions import Question, cast, check, default_for, is_asked, reevaluate
+from generator.template.questions import (
+    Question,
+    check,
+    default_for,
+    help_for,
+    is_asked,
+    offered,
+    reevaluate,
+)
+from generator.template.questions import typed as typed_as
 
 # "Change the model or GPU answers" asks again from this question to gpu_memory_gib.
 REWIND_TO = "model_name"
@@ -68,13 +77,9 @@ class TerminalPrompter:
     def text(self, message: str, default: str, edit: bool = False) -> str:
         if edit or not default:
             return str(self._ask(self._q.text(message, default=default)))
-        # The default as a placeholder (prompt_toolkit's PromptSession `placeholder`, which questionary
-        # passes through): the first key typed replaces it, Enter on an empty line accepts it. A
-        # pre-filled buffer would append what is typed to the default (`ai` + `team-ml` = `aiteam-ml`).
-        from prompt_toolkit.formatted_text import FormattedText
+        from generator.runtime.prompts import placeholder_text
 
-        hint = FormattedText([("fg:ansibrightblack", default)])
-        answer = str(self._ask(self._q.text(message, placeholder=hint)))
+        answer = str(self._ask(placeholder_text(message, default)))
         return answer if answer else default
 
     def confirm(self, message: str, default: bool) -> bool:
@@ -161,13 +166,13 @@ def ask(
     A text prompt shows the default as it would be typed (a YAML question's list as `[a, b]`) and parses
     the answer like the question's type (YAML for a YAML question).
     """
-    message = question.help or question.name
+    message = help_for(question, context)
     typed: str | None = None  # the refused text, offered again as it was typed
     while True:
         if question.multiselect:
-            value: Any = prompter.checkbox(message, question.choices or (), default or [])
+            value: Any = prompter.checkbox(message, offered(question, context), default or [])
         elif question.choices:
-            value = prompter.select(message, question.choices, default)
+            value = prompter.select(message, offered(question, context), default)
         elif question.type == "bool":
             value = prompter.confirm(message, bool(default))
         else:
@@ -176,7 +181,7 @@ def ask(
             else:
                 typed = prompter.text(message, "" if default is None else show_as(question, default))
             try:
-                value = cast(question, typed)
+                value = typed_as(question, typed)
             except ValueError as error:
                 prompter.say(f"  ✗ {one_line(str(error))}")
                 continue
@@ -209,9 +214,17 @@ def _fit_dialog(
 
 
 def _after(
-    questions: Sequence[Question], question: Question, context: dict[str, Any], prompter: Prompter
+    questions: Sequence[Question],
+    question: Question,
+    context: dict[str, Any],
+    prompter: Prompter,
+    quiet: bool = False,
 ) -> dict[str, Any] | str | None:
-    """Sizing help after the GPU answers: a report, or the does-not-fit dialog."""
+    """Sizing help after the GPU answers: a report, or the does-not-fit dialog. `quiet`: the report only
+    when the model does not fit (the summary shows it once, before writing)."""
+    misfit = question.name == sizing.FIT and sizing.fit_problem(questions, context[sizing.FIT], context)
+    if quiet and not misfit:
+        return None
     if question.name == sizing.GPU and context.get(sizing.SERVES) and not context[sizing.GPU]:
         prompter.say()
         for line in sizing.report(questions, context):
@@ -230,20 +243,60 @@ def _after(
     return None
 
 
+def _one_answer(question: Question, context: dict[str, Any], extra: ExtraRule | None = None) -> Any | None:
+    """The only answer a yes/no question can take here (the other breaks its rule), else None: such a
+    question is not worth a prompt (a vLLM image serves a model, on a GPU; a namespace that another app
+    creates is not created again)."""
+    if question.type != "bool" or question.choices:
+        return None
+    valid = [
+        value
+        for value in (True, False)
+        if check(question, value, context) is None
+        and (extra is None or extra(question.name, value, context) is None)
+    ]
+    return valid[0] if len(valid) == 1 else None
+
+
+def _derived(question: Question, context: dict[str, Any], extra: ExtraRule | None) -> tuple[bool, Any]:
+    """(True, value) when a question outside the essential ones needs no person: its default keeps its
+    rule (else it is asked: a model outside the catalogue has no size)."""
+    only = _one_answer(question, context, extra)
+    if only is not None:
+        return True, only
+    value = safe_default(question, context)
+    if value is None or check(question, value, context) is not None:
+        return False, value
+    if extra is not None and extra(question.name, value, context) is not None:
+        return False, value
+    return True, value
+
+
 def interview(
-    questions: Sequence[Question], given: Given, prompter: Prompter, extra: ExtraRule | None = None
+    questions: Sequence[Question],
+    given: Given,
+    prompter: Prompter,
+    extra: ExtraRule | None = None,
+    essential: Collection[str] | None = None,
+    pinned: Mapping[str, Any] | None = None,
 ) -> Resolution:
-    """Ask every question Copier would ask, in copier.yml's order; given answers are not asked again.
+    """Ask the questions Copier would ask, in copier.yml's order; given answers are not asked again.
 
     A given answer that breaks its rule is shown with the rule and asked (the person is there to fix
     it). Computed questions and the cluster profile (given from .aiapp.yml) are never asked.
     `extra(name, value)` may refuse an answer for a reason outside copier.yml (the destination that
     a default DEST would take is not empty).
+
+    With `essential` (copier.yml's `_wizard_asks`), only those are asked, plus any other whose default
+    breaks its rule; the rest take their default and are listed in `Resolution.derived` for the summary.
+    A yes/no question with one valid answer is never asked. `pinned` are the person's earlier answers
+    (a pass after "change an answer"): used without a prompt while they keep their rule.
     """
     qs = list(questions)
     index = {question.name: position for position, question in enumerate(qs)}
     context: dict[str, Any] = {}
     asked: dict[str, None] = {}
+    derived: dict[str, None] = {}
     previous: dict[str, Any] = {}
     again: set[str] = set()
     position = 0
@@ -266,31 +319,46 @@ def interview(
             else:
                 context[name] = safe_default(question, context)
             continue
+        only = _one_answer(question, context, extra) if essential is not None else None
+        optional = essential is not None and name not in essential
         if name in given.values and name not in again:
             value = given.values[name]
             rule = _problem(qs, question, value, context, extra)
             source, text = given.sources[name], show_as(question, value)
             if rule is None:
-                prompter.say(f"  {question.help or name}: {text} (from {source})")
+                prompter.say(f"  {help_for(question, context)}: {text} (from {source})")
             else:
                 prompter.say(f"  ✗ {name} = {text!r} (from {source}): {rule}")
                 value = ask(qs, question, value, context, prompter, extra)
+        elif pinned is not None and name in pinned and name not in again:
+            value = pinned[name]  # the person's earlier answer, kept while it keeps its rule
+            if _problem(qs, question, value, context, extra) is not None:
+                value = ask(qs, question, value, context, prompter, extra)
+        elif only is not None:
+            value = only
+            derived[name] = None
+        elif optional and (found := _derived(question, context, extra))[0]:
+            value = found[1]
+            derived[name] = None
         else:
             default = previous[name] if name in previous else safe_default(question, context)
             value = ask(qs, question, default, context, prompter, extra)
         context[name] = value
         asked[name] = None
         previous[name] = value
-        step = _after(qs, question, context, prompter)
+        step = _after(qs, question, context, prompter, quiet=essential is not None)
         if step == REWIND:
             position = index[REWIND_TO]
             again.update(q.name for q in qs[position : index[sizing.FIT] + 1])
             for later in qs[position:]:
                 context.pop(later.name, None)
                 asked.pop(later.name, None)
+                derived.pop(later.name, None)
         elif isinstance(step, dict):
             context = reevaluate(context, step, qs)
             previous.update(step)
+            for changed in step:  # chosen in the fit dialog: the person's answer now
+                derived.pop(changed, None)
             _after(qs, question, context, prompter)
     final = [name for name in asked if is_asked(qs[index[name]], context)]
     # Given answers to questions that are not asked have no effect: say so, as a scripted run does.
@@ -303,5 +371,10 @@ def interview(
         and not is_asked(question, context)
     ]
     return Resolution(
-        context=context, asked=final, given=dict(given.values), notes=notes, given_sources=dict(given.sources)
+        context=context,
+        asked=final,
+        given=dict(given.values),
+        notes=notes,
+        given_sources=dict(given.sources),
+        derived=[name for name in final if name in derived],
     )

@@ -246,6 +246,40 @@ def _load_yaml(path: Path, what: str) -> Any:
         return None
 
 
+def namespace_owner(dest: Path, namespace: str, answers_file: str = ".copier-answers.yml") -> Path | None:
+    """A sibling app (a directory next to DEST, or listed in the parent kustomization) that creates
+    `namespace` (its answers say create_namespace: true); None when none does.
+
+    Two apps that both render the Namespace break the parent kustomization ("may not add resource with an
+    already registered id: Namespace.v1.[noGrp]/ai"): the first app owns it.
+    """
+    from generator.reader.yamldoc import SettingsError, load_mapping
+
+    target = dest.resolve()
+    parent = target.parent
+    if not parent.is_dir():
+        return None
+    candidates: list[Path] = []
+    path = find(parent)
+    data = _load_yaml(path, "the parent kustomization") if path is not None else None
+    resources = data.get("resources") if isinstance(data, dict) else None
+    for entry in resources if isinstance(resources, list) else []:
+        if isinstance(entry, str) and "://" not in entry and (parent / entry).is_dir():
+            candidates.append((parent / entry).resolve())
+    candidates += [child.resolve() for child in sorted(parent.iterdir()) if child.is_dir()]
+    for candidate in dict.fromkeys(candidates):
+        answers_path = candidate / answers_file
+        if candidate == target or candidate.name.startswith(".") or not answers_path.is_file():
+            continue
+        try:
+            answers = load_mapping(answers_path, "an app's answers file")
+        except SettingsError:  # not an app's answers file (the bounded reader's limits): not an owner
+            continue
+        if answers.get("namespace") == namespace and answers.get("create_namespace") is True:
+            return candidate
+    return None
+
+
 def clash(
     dest: Path, app_name: str, namespace: str, answers_file: str = ".copier-answers.yml"
 ) -> Clash | None:

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import Interrupted, UsageError
-from generator.new import sizing
+from generator.new import review, sizing
 from generator.new.next_steps import next_steps
 from generator.new.staging import check_destination, check_entry_types, install, plan, staged
 from generator.runtime.interrupts import held
-from generator.template.answers import Given, Resolution, gather, resolve_given, show_as
-from generator.template.questions import PROFILE_QUESTION, Question, parse_questions
+from generator.template.answers import Given, Resolution, gather, resolve_given
+from generator.template.questions import PROFILE_QUESTION, Question, check, parse_questions
 from generator.template.versions import TemplateVersion
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 # Where Copier records the answers when copier.yml does not say (`_answers_file`).
 ANSWERS_FILE = ".copier-answers.yml"
+APP_NAME = "app_name"
+CREATE_NAMESPACE = "create_namespace"
 
 
 @dataclass
@@ -64,18 +66,9 @@ def err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def summary(questions: list[Question], resolution: Resolution) -> list[str]:
-    """The answers that will be recorded, one per line, in question order."""
-    by_name = {question.name: question for question in questions}
-    width = max((len(name) for name in resolution.asked), default=0)
-    lines = ["Summary"]
-    lines += [
-        f"  {name:<{width}}  {show_as(by_name[name], resolution.context[name])}" for name in resolution.asked
-    ]
-    return lines
-
-
-def _answers(options: NewOptions, questions: list[Question], version: TemplateVersion) -> Resolution:
+def _answers(
+    options: NewOptions, questions: list[Question], version: TemplateVersion
+) -> tuple[Given, Resolution]:
     from generator.template.presets import load_preset
 
     given = gather(
@@ -86,15 +79,41 @@ def _answers(options: NewOptions, questions: list[Question], version: TemplateVe
         sets=options.sets,
         template=None if version.bundled else version.where,
     )
+    for note in given.notes:
+        err(f"note: {note}")
     _give_profile(given, questions, options.dest or Path.cwd())
+    if options.dest is not None:
+        _give_dest_name(given, questions, options.dest)
     if options.dest is not None:
         check_destination(options.dest, options.force)
     if options.interactive:
         from generator.new.interview import interview
+        from generator.new.review import essential
 
         rule = partial(_prompt_rule, options, str(version.config.get("_answers_file") or ANSWERS_FILE))
-        return interview(questions, given, _prompter(options), extra=rule)
-    return resolve_given(questions, given, explain=partial(sizing.hint, questions))
+        asks = essential(version.config)
+        return given, interview(questions, given, _prompter(options), extra=rule, essential=asks)
+    resolution = resolve_given(questions, given, explain=partial(sizing.hint, questions))
+    answers_file = str(version.config.get("_answers_file") or ANSWERS_FILE)
+    _keep_namespace_owner(options, given, resolution, answers_file)
+    return given, resolution
+
+
+def _give_dest_name(given: Given, questions: list[Question], dest: Path) -> None:
+    """DEST's directory name as the app name, when it keeps the name's rule and neither --set nor a
+    preset gives one (`aiapp new apps/rag-chat` is the app rag-chat: asking again would only invite two
+    names). It wins over another app's answers file, the starting point of a new app."""
+    question = next((q for q in questions if q.name == APP_NAME), None)
+    name = dest.resolve().name
+    source = given.sources.get(APP_NAME, "")
+    if question is None or source == "--set" or source.startswith("preset "):
+        return
+    if APP_NAME in given.values and check(question, given.values[APP_NAME], {}) is not None:
+        return  # a broken name in the file is refused with its rule, never silently replaced
+    if check(question, name, {}) is not None:
+        return
+    given.values[APP_NAME] = name
+    given.sources[APP_NAME] = "DEST"
 
 
 def _give_profile(given: Given, questions: list[Question], dest: Path) -> None:
@@ -129,6 +148,10 @@ def _prompt_rule(
             check_destination(Path(str(value)), options.force)
         except UsageError as error:
             return f"{error.message} (pass DEST to write elsewhere, or --force)"
+    if name == CREATE_NAMESPACE and value is True and context.get("namespace"):
+        owner = _namespace_owner(options, context, answers_file)
+        if owner:
+            return owner
     if name == "namespace" and options.register and context.get("app_name"):
         from generator.new.register import clash
 
@@ -140,6 +163,37 @@ def _prompt_rule(
                 "--set app_name=ANOTHER-NAME"
             )
     return None
+
+
+def _namespace_owner(options: NewOptions, context: Mapping[str, Any], answers_file: str) -> str | None:
+    """Why the app must not create its namespace: another app of the repository creates it."""
+    from generator.new.register import namespace_owner
+
+    dest = options.dest or Path(str(context.get("app_name", ".")))
+    owner = namespace_owner(dest, str(context["namespace"]), answers_file)
+    if owner is None:
+        return None
+    return (
+        f"namespace {context['namespace']!r} is created by the app in {owner} (its create_namespace): "
+        "one owner per namespace, or the parent kustomization holds the Namespace twice; answer false"
+    )
+
+
+def _keep_namespace_owner(
+    options: NewOptions, given: Given, resolution: Resolution, answers_file: str
+) -> None:
+    """Scripts: a namespace that a sibling app creates is not created again (the default becomes false,
+    with a note); asking for it explicitly is an error."""
+    context = resolution.context
+    if context.get(CREATE_NAMESPACE) is not True or CREATE_NAMESPACE not in resolution.asked:
+        return
+    owner = _namespace_owner(options, context, answers_file)
+    if owner is None:
+        return
+    if CREATE_NAMESPACE in given.values:
+        raise UsageError(f"create_namespace = true (from {given.sources[CREATE_NAMESPACE]}): {owner}")
+    context[CREATE_NAMESPACE] = False
+    resolution.notes.append(f"create_namespace is false: {owner.split(' (its')[0]}")
 
 
 def check_siblings(
@@ -214,68 +268,79 @@ def run_new(options: NewOptions) -> int:
         err(f"note: {note}")
     questions = parse_questions(version.config)
     answers_file = str(version.config.get("_answers_file") or ANSWERS_FILE)
-    resolution = _answers(options, questions, version)
-    for note in resolution.notes:
-        err(f"note: {note}")
-    dest = options.dest or Path(str(resolution.context["app_name"]))
-    check_destination(dest, options.force)
-    warning = check_siblings(options, dest, resolution.context, answers_file)
-    if warning:
-        err(f"warning: {warning}")
-    if options.interactive:
-        out()
-        for line in summary(questions, resolution):
-            out(line)
-        if PROFILE_QUESTION in resolution.given:
-            out(f"  (cluster facts: {resolution.given_sources.get(PROFILE_QUESTION, 'the profile')})")
-    report = sizing.report(questions, resolution.context)
-    if report:
-        out()
-        for line in report:
-            out(line)
-    for line in _pool_left(options, dest, resolution.context):
-        err(line)
-    if options.interactive:
-        out()
-        out("Rendering with Copier...")
-    near = None if options.dry_run else dest
-    installed = False
-    try:
-        with staged(src, resolution.copier_data(), near=near, vcs_ref=version.ref) as stage:
-            for warning in stage.warnings:
-                err(f"copier: {warning}")
-            files = stage.files
-            if dest.is_dir():
-                check_entry_types(stage, dest)
-            if options.dry_run:
-                out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
-                for line in plan(stage, dest, version.config):
-                    out(line)
-                if options.show:
-                    for name in files:
-                        out(f"\n--- {dest / name}")
-                        out((stage.root / name).read_text(encoding="utf-8").rstrip("\n"))
-                if options.register:
-                    from generator.new.register import register
+    given, resolution = _answers(options, questions, version)
+    asks = review.essential(version.config) if options.interactive else None
+    rule = partial(_prompt_rule, options, answers_file)
+    first = True
+    while True:
+        if not first:
+            resolution = review.change(questions, given, resolution, _prompter(options), asks, rule)
+        first = False
+        for note in resolution.notes:
+            err(f"note: {note}")
+        dest = options.dest or Path(str(resolution.context["app_name"]))
+        check_destination(dest, options.force)
+        warning = check_siblings(options, dest, resolution.context, answers_file)
+        if warning:
+            err(f"warning: {warning}")
+        if options.interactive:
+            out()
+            for line in review.summary(questions, resolution):
+                out(line)
+            if PROFILE_QUESTION in resolution.given:
+                out(f"  (cluster facts: {resolution.given_sources.get(PROFILE_QUESTION, 'the profile')})")
+        report = sizing.report(questions, resolution.context)
+        if report:
+            out()
+            for line in report:
+                out(line)
+        for line in _pool_left(options, dest, resolution.context):
+            err(line)
+        if options.interactive:
+            out()
+            out("Rendering with Copier...")
+        near = None if options.dry_run else dest
+        installed = False
+        try:
+            with staged(src, resolution.copier_data(), near=near, vcs_ref=version.ref) as stage:
+                for warning in stage.warnings:
+                    err(f"copier: {warning}")
+                files = stage.files
+                if dest.is_dir():
+                    check_entry_types(stage, dest)
+                if options.dry_run:
+                    out(f"Dry run: {len(files)} files would be written into {dest} (nothing written):")
+                    for line in plan(stage, dest, version.config):
+                        out(line)
+                    if options.show:
+                        for name in files:
+                            out(f"\n--- {dest / name}")
+                            out((stage.root / name).read_text(encoding="utf-8").rstrip("\n"))
+                    if options.register:
+                        from generator.new.register import register
 
-                    out(register(dest, write=False))
-                return 0
-            if options.interactive:
-                out(f"Files to write into {dest} ({len(files)}):")
-                for line in plan(stage, dest, version.config):
-                    out(line)
-                if not _prompter(options).confirm(f"Write these {len(files)} files into {dest}?", True):
-                    err("Cancelled: nothing was written.")
-                    return 1
-            with held():  # a move cut in half would leave DEST half-written
-                kept = install(stage, dest, version.config)
-                installed = True
-    except KeyboardInterrupt:
-        if not installed:
-            raise  # the staging directory is gone: nothing was written
-        raise Interrupted(
-            f"{dest} was written in full; Ctrl-C stopped aiapp before the rest (--register, next steps)"
-        ) from None
+                        out(register(dest, write=False))
+                    return 0
+                if options.interactive:
+                    out(f"Files to write into {dest} ({len(files)}):")
+                    for line in plan(stage, dest, version.config):
+                        out(line)
+                    choice = review.decide(_prompter(options), len(files), dest)
+                    if choice == review.CANCEL:
+                        err("Cancelled: nothing was written.")
+                        return 1
+                    if choice == review.CHANGE:
+                        continue  # leaves the staging directory (removed); the answers are asked below
+                with held():  # a move cut in half would leave DEST half-written
+                    kept = install(stage, dest, version.config)
+                    installed = True
+        except KeyboardInterrupt:
+            if not installed:
+                raise  # the staging directory is gone: nothing was written
+            raise Interrupted(
+                f"{dest} was written in full; Ctrl-C stopped aiapp before the rest (--register, next steps)"
+            ) from None
+        break
     written = len(files) - len(kept)
     out()
     out(f"Wrote {written} files into {dest.resolve()}.")

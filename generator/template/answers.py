@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UsageError, cut, quoted
-from generator.template.questions import PROFILE_QUESTION, Question, cast, check, default_for, is_asked
+from generator.template.questions import (
+    PROFILE_QUESTION,
+    Question,
+    cast,
+    check,
+    default_for,
+    is_asked,
+    typed,
+)
 
 Explain = Callable[[Question, Any, Mapping[str, Any]], "str | None"]
 
@@ -24,6 +32,8 @@ class Given:
 
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    # Given values that were left out, and why (printed as `note:` lines).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -35,6 +45,8 @@ class Resolution:
     given: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     given_sources: dict[str, str] = field(default_factory=dict)
+    # Asked questions that took their default without a prompt (the wizard's summary lists them).
+    derived: list[str] = field(default_factory=list)
 
     def copier_data(self) -> dict[str, Any]:
         """The data handed to Copier: every asked answer, and the cluster profile when one was given.
@@ -64,10 +76,23 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def _plain_item(item: Any) -> bool:
+    """A list item that `a, b` typing gives back unchanged: a text without commas, quotes or edges."""
+    return (
+        isinstance(item, str)
+        and bool(item)
+        and item == item.strip()
+        and not any(mark in item for mark in ",\n'\"")
+        and not item.startswith(("[", "{", "- "))
+    )
+
+
 def show_as(question: Question, value: Any) -> str:
     """A value as it is typed at the question's prompt: YAML questions in YAML flow style (`[a, b]`)."""
     if question.type not in ("yaml", "json") or question.multiselect:
         return show(value)
+    if question.takes_list and isinstance(value, list) and value and all(_plain_item(item) for item in value):
+        return ", ".join(value)  # typed back as it is shown
     if question.type == "json":
         import json
 
@@ -114,6 +139,32 @@ def load_answers_file(path: Path) -> dict[str, Any]:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
+def _choices_of(questions: Sequence[Question], data: Mapping[str, Any]) -> dict[str, Any]:
+    """An answers file without the answers that were that app's own defaults (its host name, its
+    secret-store items, its collection, all made from its name): the new app derives its own.
+
+    The defaults are worked out as Copier did for that app, from its answers and its recorded cluster
+    facts; an answer that cannot be compared (a default that does not render) is kept.
+    """
+    context: dict[str, Any] = {}
+    kept: dict[str, Any] = {}
+    for question in questions:
+        name = question.name
+        if name in data:
+            try:
+                value = cast(question, data[name])
+                own = question.default is not None and default_for(question, context) == value
+            except Exception:  # a value or default of another version: keep the answer as given
+                value, own = data[name], False
+            context[name] = value
+            if not own or question.cluster:
+                kept[name] = data[name]
+        else:
+            context[name] = safe_default(question, context)
+    kept.update({key: value for key, value in data.items() if key not in context})  # unknown: refused later
+    return kept
+
+
 def gather(
     questions: Sequence[Question],
     *,
@@ -133,7 +184,7 @@ def gather(
     if preset is not None:
         layers.append((f"preset {preset_name}", preset))
     if answers_file is not None:
-        layers.append((str(answers_file), load_answers_file(answers_file)))
+        layers.append((str(answers_file), _choices_of(questions, load_answers_file(answers_file))))
     layers.append(("--set", parse_sets(sets)))
     given = Given()
     for source, data in layers:
@@ -149,6 +200,14 @@ def gather(
                 raise UsageError(
                     f"{key} is computed by the template from other answers and cannot be set (from {source})"
                 )
+            if question.cluster and answers_file is not None and source == str(answers_file):
+                # Another app's .copier-answers.yml records the facts it was rendered with: the profile
+                # of this repository (or the defaults) decides them for the new app.
+                given.notes.append(
+                    f"{key} (from {source}) is not used: the cluster facts come from the GitOps "
+                    "repository's profile (.aiapp.yml; the defaults without one)"
+                )
+                continue
             if question.cluster:
                 raise UsageError(
                     f"{key} (from {source}): the cluster facts come from the GitOps repository's profile, "
@@ -156,7 +215,7 @@ def gather(
                     hint="write them in the `cluster:` section of .aiapp.yml (aiapp init; docs/cluster.md)",
                 )
             try:
-                given.values[key] = cast(question, raw)
+                given.values[key] = typed(question, raw) if source == "--set" else cast(question, raw)
             except (ValueError, TypeError) as error:
                 problem = cut(one_line(str(error)), 200)
                 message = f"{key} = {quoted(raw)} (from {source}) has the wrong type: {problem}"

@@ -47,6 +47,8 @@ class Question:
     validator: str | None
     choices: tuple[tuple[str, Any], ...] | None
     multiselect: bool
+    # Copier's extended choices `{value: V, validator: RULE}`: V is offered while RULE renders nothing.
+    choice_rules: tuple[tuple[Any, str], ...] = ()
 
     @property
     def computed(self) -> bool:
@@ -54,17 +56,48 @@ class Question:
         return self.when is False
 
     @property
+    def takes_list(self) -> bool:
+        """A YAML question answered with a list (its default is one): typed as `a, b` or as YAML."""
+        if self.type != "yaml" or self.computed:
+            return False
+        if isinstance(self.default, list):
+            return True
+        return isinstance(self.default, str) and self.default.lstrip("{ ").startswith("[")
+
+    @property
     def cluster(self) -> bool:
         """The cluster profile: given from `.aiapp.yml` (or the defaults), never asked, never per app."""
         return self.name == PROFILE_QUESTION
+
+
+def _choice_value(value: Any) -> Any:
+    """A choice's value; Copier's extended form `{value: V, validator: RULE}` gives V."""
+    return value["value"] if isinstance(value, Mapping) and "value" in value else value
 
 
 def _choices(raw: Any) -> tuple[tuple[str, Any], ...] | None:
     if raw is None:
         return None
     if isinstance(raw, Mapping):
-        return tuple((str(label), value) for label, value in raw.items())
+        return tuple((str(label), _choice_value(value)) for label, value in raw.items())
     return tuple((str(value), value) for value in raw)
+
+
+def _choice_rules(raw: Any) -> tuple[tuple[Any, str], ...]:
+    """(value, validator) of the choices in Copier's extended form: a rule that renders text disables it."""
+    if not isinstance(raw, Mapping):
+        return ()
+    return tuple(
+        (value["value"], str(value["validator"]))
+        for value in raw.values()
+        if isinstance(value, Mapping) and "value" in value and value.get("validator")
+    )
+
+
+def offered(question: Question, context: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The choices Copier would let a person pick now: those whose validator renders nothing."""
+    disabled = {value for value, rule in question.choice_rules if str(render(rule, context)).strip()}
+    return tuple(choice for choice in question.choices or () if choice[1] not in disabled)
 
 
 def parse_questions(data: Mapping[str, Any]) -> list[Question]:
@@ -85,6 +118,7 @@ def parse_questions(data: Mapping[str, Any]) -> list[Question]:
                 validator=spec.get("validator"),
                 choices=_choices(spec.get("choices")),
                 multiselect=bool(spec.get("multiselect", False)),
+                choice_rules=_choice_rules(spec.get("choices")),
             )
         )
     return questions
@@ -283,6 +317,17 @@ def cast(question: Question, value: Any) -> Any:
     return cast_scalar(question.type, value)
 
 
+def typed(question: Question, text: str) -> Any:
+    """What a person typed (at a prompt, or `--set`), as the question's value: a list question takes
+    `a, b` (or one item) as a list of texts, as the providers are typed, and YAML (`[a, 'b c']`) as YAML.
+    Without this, `chat.example.com` is a YAML string that the list's rule refuses. Values from files
+    (presets, answers files) are YAML already and go through `cast`, as Copier reads them."""
+    stripped = text.strip()
+    if not question.takes_list or stripped.startswith(("[", "{", "- ", "'", '"')) or "\n" in stripped:
+        return cast(question, text)
+    return [item.strip() for item in stripped.split(",") if item.strip()]
+
+
 def cast_scalar(type_name: str, value: Any) -> Any:
     """Convert one value to a Copier question type."""
     if type_name == "bool":
@@ -337,6 +382,14 @@ def is_asked(question: Question, context: Mapping[str, Any]) -> bool:
     if isinstance(when, str):
         return bool(cast_scalar("bool", when))
     return bool(when)
+
+
+def help_for(question: Question, context: Mapping[str, Any]) -> str:
+    """The help text as Copier shows it: rendered against the answers so far (Copier renders `help`)."""
+    try:
+        return str(render(question.help, context)).strip() or question.name
+    except Exception:  # an answer it refers to is not known yet: the text as written
+        return question.help or question.name
 
 
 def default_for(question: Question, context: Mapping[str, Any]) -> Any:
