@@ -16,7 +16,7 @@ from typing import Any
 from generator.policy.k8s import mapping, sequence
 from generator.policy.model import K8sObject, Peer, YamlPath
 from generator.policy.rules.netpol import namespaces_of, rule_ports
-from generator.policy.selectors import NAMESPACE_KEY, match_labels, normalize, policy_specs
+from generator.policy.selectors import peer_namespaces, policy_specs
 
 _FIELDS = (("ingress", "fromEndpoints", "fromEntities"), ("egress", "toEndpoints", "toEntities"))
 
@@ -29,19 +29,6 @@ def _cilium_ports(rule: dict[str, Any]) -> tuple[str, ...] | None:
         for entry in sequence(rule.get("toPorts"))
         for port in sequence(mapping(entry).get("ports"))
     )
-
-
-def _cilium_namespaces(selector: Any, obj: K8sObject) -> tuple[str, ...] | None:
-    written = match_labels(selector).get(NAMESPACE_KEY)
-    if written is not None:
-        return (written,)
-    for expression in sequence(mapping(selector).get("matchExpressions")):
-        expression = mapping(expression)
-        if normalize(str(expression.get("key", ""))) == NAMESPACE_KEY and expression.get("operator") == "In":
-            return tuple(str(value) for value in sequence(expression.get("values")))
-    if obj.kind == "CiliumClusterwideNetworkPolicy" or not obj.namespace:
-        return None
-    return (obj.namespace,)
 
 
 def cilium_peers(obj: K8sObject) -> Iterator[Peer]:
@@ -57,7 +44,7 @@ def cilium_peers(obj: K8sObject) -> Iterator[Peer]:
                 for position, selector in enumerate(sequence(rule.get(field))):
                     if isinstance(selector, dict):
                         path: YamlPath = (*base, direction, index, field, position)
-                        yield Peer(direction, path, _cilium_namespaces(selector, obj), selector, ports)
+                        yield Peer(direction, path, peer_namespaces(selector, obj), selector, ports)
 
 
 def netpol_peers(obj: K8sObject) -> Iterator[Peer]:

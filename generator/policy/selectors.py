@@ -11,6 +11,9 @@ from generator.policy.model import Egress, K8sObject, YamlPath
 
 NAMESPACE_KEY = "io.kubernetes.pod.namespace"
 SERVICE_ACCOUNT_KEY = "io.cilium.k8s.policy.serviceaccount"
+# A peer key on the labels of the peer's namespace; the label Kubernetes gives every namespace: its name.
+NAMESPACE_LABELS_PREFIX = "io.cilium.k8s.namespace.labels."
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 _SOURCES = ("k8s:", "any:")
 DNS_PORT = "53"
 
@@ -31,6 +34,38 @@ def match_labels(selector: Any) -> dict[str, str]:
     }
 
 
+def peer_namespaces(selector: Any, obj: K8sObject) -> tuple[str, ...] | None:
+    """The namespaces whose pods a Cilium `fromEndpoints`/`toEndpoints` selector of `obj` can match; None
+    for any namespace (or ones chosen by their labels, unknown here).
+
+    Cilium adds the policy's own namespace to a namespaced policy's peer selector unless the selector
+    names the pod-namespace key (in matchLabels or matchExpressions) or a key on the namespace's labels
+    (`io.cilium.k8s.namespace.labels.*`); a cluster-wide policy's selector spans every namespace
+    (cilium/cilium pkg/k8s/apis/cilium.io/utils/utils.go, getEndpointSelector).
+    """
+    labels = match_labels(selector)
+    expressions = [mapping(item) for item in sequence(mapping(selector).get("matchExpressions"))]
+    keys = [normalize(str(item.get("key", ""))) for item in expressions]
+    named: tuple[str, ...] | None = (labels[NAMESPACE_KEY],) if NAMESPACE_KEY in labels else None
+
+    def narrowed(allowed: tuple[str, ...]) -> tuple[str, ...]:
+        return allowed if named is None else tuple(name for name in named if name in allowed)
+
+    for key, item in zip(keys, expressions, strict=True):
+        if key == NAMESPACE_KEY and item.get("operator") == "In":
+            named = narrowed(tuple(str(value) for value in sequence(item.get("values"))))
+    by_label = labels.get(NAMESPACE_LABELS_PREFIX + NAMESPACE_NAME_LABEL)
+    if by_label is not None:
+        named = narrowed((by_label,))
+    if named is not None:
+        return named
+    if any(key == NAMESPACE_KEY or key.startswith(NAMESPACE_LABELS_PREFIX) for key in [*labels, *keys]):
+        return None  # namespaces chosen by a NotIn/Exists expression or by other labels of theirs
+    if obj.kind == "CiliumClusterwideNetworkPolicy" or not obj.namespace:
+        return None
+    return (obj.namespace,)
+
+
 def raw_key(selector: Any, wanted: str) -> str | None:
     """The key as written in matchLabels (`k8s:io.kubernetes.pod.namespace`) for a normalised key."""
     return next(
@@ -45,7 +80,7 @@ def selects(selector: Any, labels: dict[str, str], namespace: str | None, servic
         return False
 
     def value_of(key: str) -> str | None:
-        if key == NAMESPACE_KEY:
+        if key in (NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX + NAMESPACE_NAME_LABEL):
             return namespace
         if key == SERVICE_ACCOUNT_KEY:
             return service_account

@@ -441,3 +441,46 @@ def test_a_namespaced_policy_that_denies_nothing_does_not_isolate_a_workload(tmp
     ingress_only = allow_only.replace("ingress: false, egress: false", "ingress: true, egress: false")
     report = run(tmp_path, {"vllm.yaml": MODEL_SERVER + ingress_only})
     assert messages(report, "AIA601") == []
+
+
+def chat_policy(peer: str) -> str:
+    """A CiliumNetworkPolicy of namespace `chat` admitting one fromEndpoints peer (indented YAML)."""
+    return f"""\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {{name: chat, namespace: chat}}
+spec:
+  endpointSelector:
+    matchLabels: {{app: chat}}
+  ingress:
+    - fromEndpoints:
+        - {peer}
+      toPorts: [{{ports: [{{port: "8080", protocol: TCP}}]}}]
+"""
+
+
+@pytest.mark.parametrize(
+    "peer",
+    [
+        '{matchLabels: {"k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name": gateway}}',
+        '{matchExpressions: [{key: "k8s:io.kubernetes.pod.namespace", operator: In, values: [gateway]}]}',
+    ],
+)
+def test_a_gateway_peer_written_another_way_is_the_gateway(tmp_path: Path, peer: str) -> None:
+    """Cilium adds the policy's namespace to a peer only when the selector names neither the pod-namespace
+    key (matchLabels or matchExpressions) nor a namespace-labels key (cilium pkg/k8s/apis/cilium.io/utils
+    getEndpointSelector): both peers are the gateway's pods, not pods of `chat` (AIA605 said so)."""
+    report = run(tmp_path, {"chat/policy.yaml": chat_policy(peer)})
+    assert [item.rule_id for item in report.findings if item.rule_id.startswith("AIA60")] == []
+
+
+def test_a_peer_chosen_by_other_namespace_labels_is_not_the_own_namespace(tmp_path: Path) -> None:
+    """The true twin: pods of whatever namespaces carry `team: web` are not the gateway (AIA604), and not
+    the policy's own namespace either (AIA605 took them for it)."""
+    report = run(tmp_path, {"chat/policy.yaml": chat_policy(
+        '{matchLabels: {"k8s:io.cilium.k8s.namespace.labels.team": web}}')})  # fmt: skip
+    assert messages(report, "AIA605") == []
+    assert [line.split(": ", 1)[1] for line in messages(report, "AIA604")] == [
+        "ingress fromEndpoints selects pods of the namespaces with these labels; only the gateway namespace "
+        "(gateway) may reach apps"
+    ]

@@ -14,8 +14,10 @@ from generator.policy.rules import netpol
 from generator.policy.rules.cilium_labels import unknown_key
 from generator.policy.selectors import (
     NAMESPACE_KEY,
+    NAMESPACE_LABELS_PREFIX,
     SERVICE_ACCOUNT_KEY,
     match_labels,
+    peer_namespaces,
     policy_specs,
     raw_key,
     selects,
@@ -419,11 +421,13 @@ def _describe(value: Any) -> str:
 
 def _peer(selector: Any, obj: K8sObject, cluster: Cluster) -> str:
     """Who an ingress fromEndpoints selector admits: gateway, litellm, monitoring, own namespace, other."""
-    written = match_labels(selector).get(NAMESPACE_KEY)
-    cluster_wide = obj.kind == "CiliumClusterwideNetworkPolicy"
-    namespace = written if written is not None else (None if cluster_wide else obj.namespace)
-    if namespace is not None and namespace in {gateway[0] for gateway in cluster.all_gateways}:
-        return "gateway"
+    namespaces = peer_namespaces(selector, obj)
+    gateways = {gateway[0] for gateway in cluster.all_gateways}
+    if namespaces is not None and (not namespaces or set(namespaces) <= gateways):
+        return "gateway" if namespaces else "nobody"  # nobody: the namespace conditions exclude each other
+    if namespaces is not None and len(namespaces) > 1:
+        return f"namespaces {_describe(namespaces)}"
+    namespace = namespaces[0] if namespaces is not None else None
     litellm = dict(cluster.litellm_selector)
     if (
         litellm
@@ -435,7 +439,10 @@ def _peer(selector: Any, obj: K8sObject, cluster: Cluster) -> str:
         return "monitoring"
     if namespace is not None and namespace == obj.namespace:
         return "own"
-    return f'namespace "{namespace}"' if namespace else "pods of every namespace"
+    if namespace:
+        return f'namespace "{namespace}"'
+    labelled = any(key.startswith(NAMESPACE_LABELS_PREFIX) for key in match_labels(selector))
+    return "pods of the namespaces with these labels" if labelled else "pods of every namespace"
 
 
 def _ingress(obj: K8sObject, cluster: Cluster) -> Iterator[tuple[str, Hit]]:
@@ -515,7 +522,7 @@ def _ingress(obj: K8sObject, cluster: Cluster) -> Iterator[tuple[str, Hit]]:
                             "every port; Prometheus needs only the metrics port (name it in toPorts)",
                         ),
                     )
-                elif peer not in ("gateway", "litellm", "monitoring"):
+                elif peer not in ("gateway", "litellm", "monitoring", "nobody"):
                     yield (
                         "other",
                         Hit(
@@ -576,8 +583,11 @@ def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     quote=_PEERS_QUOTE,
     why="The parts of an app (an API and its worker, a web front end and its backend) often talk to each "
     "other inside their namespace; that is not ingress from outside the gateway, but it is wider than the "
-    "gateway alone, so it is shown as a note for the reviewer (never a failure). A selector without "
-    "`k8s:io.kubernetes.pod.namespace` in a CiliumNetworkPolicy selects pods of the policy's own namespace.",
+    "gateway alone, so it is shown as a note for the reviewer (never a failure). A selector of a "
+    "CiliumNetworkPolicy that names neither `k8s:io.kubernetes.pod.namespace` (in matchLabels or "
+    "matchExpressions) nor a key on the namespace's labels (`io.cilium.k8s.namespace.labels.*`) selects pods "
+    "of the policy's own namespace (Cilium adds it; `...namespace.labels.kubernetes.io/metadata.name` is the "
+    "namespace's name).",
     fix="Nothing to do when the peers are the app's own parts; prefer selecting them by label "
     "(`matchLabels: {{app.kubernetes.io/name: <peer>}}`) over every pod of the namespace (`{{}}`).",
     kinds=sorted(NETWORK_POLICY_KINDS),
