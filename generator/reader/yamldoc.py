@@ -362,24 +362,27 @@ def load_mapping(
         if problem is not None:
             raise SettingsError(f"{where}: {problem}")
         data = _convert(root)
-    except DuplicateKeyError as error:
-        message = f"{where}: line {error.line}: the key {shown(error.key)} is given twice"
-        raise SettingsError(message) from None
-    except AliasLimitError:
-        message = f"{where} expands to more than {max_alias_nodes:,} values through YAML aliases (a bomb?)"
-        raise SettingsError(message) from None
     except (_Fallback, TypeError):
         message = f"{where} uses YAML merge keys (`<<`) or complex keys: plain values only"
         raise SettingsError(message) from None
-    except RecursionError:
-        raise SettingsError(f"{where} is nested deeper than {max_depth} levels") from None
-    except yaml.YAMLError as error:
-        if "maximum nesting depth" in str(error):
-            raise SettingsError(f"{where} is nested deeper than {max_depth} levels") from None
-        raise SettingsError(f"{where} is not YAML: {' '.join(str(error).split())[:200]}") from None
+    except (DuplicateKeyError, AliasLimitError, RecursionError, yaml.YAMLError) as error:
+        raise _refusal(error, where, max_alias_nodes, f"nested deeper than {max_depth} levels") from None
     if not isinstance(data, dict):
         raise SettingsError(f"{where} must be a mapping of keys to values, not a {type(data).__name__}")
     return data
+
+
+def _refusal(error: BaseException, where: str, max_alias_nodes: int, too_deep: str) -> SettingsError:
+    """The one-line refusal of a file the YAML reader stopped on (`where` names the file)."""
+    if isinstance(error, DuplicateKeyError):
+        return SettingsError(f"{where}: line {error.line}: the key {shown(error.key)} is given twice")
+    if isinstance(error, AliasLimitError):
+        return SettingsError(
+            f"{where} expands to more than {max_alias_nodes:,} values through YAML aliases (a bomb?)"
+        )
+    if isinstance(error, RecursionError) or "maximum nesting depth" in str(error):
+        return SettingsError(f"{where} is {too_deep}")
+    return SettingsError(f"{where} is not YAML: {' '.join(str(error).split())[:200]}")
 
 
 def load_document(
@@ -394,18 +397,8 @@ def load_document(
     text = read_text(path, what, max_bytes)
     try:
         documents = parse_documents(text, max_alias_nodes)
-    except DuplicateKeyError as error:
-        message = f"{where}: line {error.line}: the key {shown(error.key)} is given twice"
-        raise SettingsError(message) from None
-    except AliasLimitError:
-        message = f"{where} expands to more than {max_alias_nodes:,} values through YAML aliases (a bomb?)"
-        raise SettingsError(message) from None
-    except RecursionError:
-        raise SettingsError(f"{where} is nested too deeply to read") from None
-    except yaml.YAMLError as error:
-        if "maximum nesting depth" in str(error):
-            raise SettingsError(f"{where} is nested too deeply to read") from None
-        raise SettingsError(f"{where} is not YAML: {' '.join(str(error).split())[:200]}") from None
+    except (DuplicateKeyError, AliasLimitError, RecursionError, yaml.YAMLError) as error:
+        raise _refusal(error, where, max_alias_nodes, "nested too deeply to read") from None
     if len(documents) > 1:
         raise SettingsError(f"{where} holds {len(documents)} YAML documents, not one")
     return documents[0] if documents else None
