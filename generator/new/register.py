@@ -246,6 +246,38 @@ def _load_yaml(path: Path, what: str) -> Any:
         return None
 
 
+def _siblings(target: Path) -> tuple[Path | None, str | None, dict[Path, bool]]:
+    """The parent kustomization of `target` (or None), the namespace it forces on every app (or None), and
+    the sibling directories that may be apps: those it lists, then the others next to `target` (value:
+    whether it lists them). `target` itself is left out."""
+    parent = target.parent
+    if not parent.is_dir():
+        return None, None, {}
+    path = find(parent)
+    data = _load_yaml(path, "the parent kustomization") if path is not None else None
+    data = data if isinstance(data, dict) else {}
+    forced = data.get("namespace") if isinstance(data.get("namespace"), str) else None
+    resources = data.get("resources")
+    listed: dict[Path, bool] = {}
+    for entry in resources if isinstance(resources, list) else []:
+        if isinstance(entry, str) and "://" not in entry:
+            candidate = (parent / entry).resolve()
+            if candidate.is_dir():
+                listed[candidate] = True
+    for child in sorted(parent.iterdir()):
+        if child.is_dir() and not child.name.startswith("."):
+            listed.setdefault(child.resolve(), False)
+    listed.pop(target, None)
+    return path, forced, listed
+
+
+def _sibling_answers(candidate: Path, answers_file: str) -> dict[str, Any] | None:
+    """A sibling's answers, read bounded; None when it has none or they cannot be read (not an app)."""
+    answers_path = candidate / answers_file
+    answers = _load_yaml(answers_path, "the answers file") if answers_path.is_file() else None
+    return answers if isinstance(answers, dict) else None
+
+
 def namespace_owner(dest: Path, namespace: str, answers_file: str = ".copier-answers.yml") -> Path | None:
     """A sibling app (a directory next to DEST, or listed in the parent kustomization) that creates
     `namespace` (its answers say create_namespace: true); None when none does.
@@ -253,29 +285,12 @@ def namespace_owner(dest: Path, namespace: str, answers_file: str = ".copier-ans
     Two apps that both render the Namespace break the parent kustomization ("may not add resource with an
     already registered id: Namespace.v1.[noGrp]/ai"): the first app owns it.
     """
-    from generator.reader.yamldoc import SettingsError, load_mapping
-
-    target = dest.resolve()
-    parent = target.parent
-    if not parent.is_dir():
-        return None
-    candidates: list[Path] = []
-    path = find(parent)
-    data = _load_yaml(path, "the parent kustomization") if path is not None else None
-    resources = data.get("resources") if isinstance(data, dict) else None
-    for entry in resources if isinstance(resources, list) else []:
-        if isinstance(entry, str) and "://" not in entry and (parent / entry).is_dir():
-            candidates.append((parent / entry).resolve())
-    candidates += [child.resolve() for child in sorted(parent.iterdir()) if child.is_dir()]
-    for candidate in dict.fromkeys(candidates):
-        answers_path = candidate / answers_file
-        if candidate == target or candidate.name.startswith(".") or not answers_path.is_file():
+    _, forced, siblings = _siblings(dest.resolve())
+    for candidate in siblings:
+        answers = _sibling_answers(candidate, answers_file)
+        if answers is None or answers.get("create_namespace") is not True:
             continue
-        try:
-            answers = load_mapping(answers_path, "an app's answers file")
-        except SettingsError:  # not an app's answers file (the bounded reader's limits): not an owner
-            continue
-        if answers.get("namespace") == namespace and answers.get("create_namespace") is True:
+        if (forced or answers.get("namespace")) == (forced or namespace):
             return candidate
     return None
 
@@ -289,30 +304,12 @@ def clash(
     A `namespace:` at the top of the parent kustomization puts every app in that namespace, so then the
     names alone clash.
     """
-    target = dest.resolve()
-    parent = target.parent
-    path = find(parent)
+    path, forced, siblings = _siblings(dest.resolve())
     if path is None:
         return None
-    data = _load_yaml(path, "the parent kustomization")
-    data = data if isinstance(data, dict) else {}
-    forced = data.get("namespace") if isinstance(data.get("namespace"), str) else None
-    resources = data.get("resources")
-    listed: dict[Path, bool] = {}
-    for entry in resources if isinstance(resources, list) else []:
-        if isinstance(entry, str) and "://" not in entry:
-            candidate = (parent / entry).resolve()
-            if candidate.is_dir():
-                listed[candidate] = True
-    for child in sorted(parent.iterdir()):
-        if child.is_dir() and not child.name.startswith("."):
-            listed.setdefault(child.resolve(), False)
-    for candidate, is_listed in listed.items():
-        if candidate == target:
-            continue
-        answers_path = candidate / answers_file
-        answers = _load_yaml(answers_path, "the answers file") if answers_path.is_file() else None
-        if not isinstance(answers, dict) or answers.get("app_name") != app_name:
+    for candidate, is_listed in siblings.items():
+        answers = _sibling_answers(candidate, answers_file)
+        if answers is None or answers.get("app_name") != app_name:
             continue
         theirs = forced or answers.get("namespace")
         if theirs == (forced or namespace):
