@@ -13,13 +13,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.fake_http import JsonHandler
 
 SCRIPT = next((ROOT / "template").glob("*qdrant-bootstrap.py*"))
 
@@ -38,24 +39,13 @@ class FakeQdrant(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: FakeQdrant
-
-    def log_message(self, *args: Any) -> None:  # keep pytest output clean
-        del args
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _authorized(self) -> bool:
         self.server.calls.append((self.command, self.path, self.headers.get("api-key")))
         if self.server.api_key and self.headers.get("api-key") != self.server.api_key:
-            self._answer(401, {"status": {"error": "Must provide an API key"}})
+            self.answer(401, {"status": {"error": "Must provide an API key"}})
             return False
         return True
 
@@ -64,10 +54,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         name = self.path.removeprefix("/collections/")
         if name not in self.server.collections:
-            self._answer(404, {"status": {"error": f"Collection `{name}` doesn't exist!"}})
+            self.answer(404, {"status": {"error": f"Collection `{name}` doesn't exist!"}})
             return
         vectors = self.server.collections[name]
-        self._answer(
+        self.answer(
             200, {"status": "ok", "result": {"status": "green", "config": {"params": {"vectors": vectors}}}}
         )
 
@@ -77,10 +67,10 @@ class Handler(BaseHTTPRequestHandler):
         name = self.path.removeprefix("/collections/")
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if name in self.server.collections:
-            self._answer(409, {"status": {"error": f"Collection `{name}` already exists!"}})
+            self.answer(409, {"status": {"error": f"Collection `{name}` already exists!"}})
             return
         self.server.collections[name] = body["vectors"]
-        self._answer(200, {"status": "ok", "result": True})
+        self.answer(200, {"status": "ok", "result": True})
 
 
 @pytest.fixture

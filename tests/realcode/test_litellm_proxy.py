@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import yaml
 
 from generator.template.presets import load_preset
 from tests.conftest import config_env, load_objects, render
+from tests.fake_http import JsonHandler
 from tests.realcode.venvs import python_of
 from tests.test_model_serving import BGE_M3, litellm_entry
 
@@ -45,19 +46,8 @@ class FakeVllm(ThreadingHTTPServer):
         self.calls: list[tuple[str, str, str]] = []  # (path, model, authorization)
 
 
-class VllmHandler(BaseHTTPRequestHandler):
+class VllmHandler(JsonHandler):
     server: FakeVllm
-
-    def log_message(self, *args: Any) -> None:
-        del args
-
-    def answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
