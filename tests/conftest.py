@@ -53,7 +53,7 @@ def load_objects(app_dir: Path) -> dict[str, dict[str, object]]:
     """The Kubernetes objects of a rendered app, keyed by kind ('PersistentVolumeClaim/<name>' for PVCs)."""
     objects: dict[str, dict[str, object]] = {}
     for path in sorted(app_dir.glob("*.yaml")):
-        if path.name == "kustomization.yaml":
+        if path.name in ("kustomization.yaml", "kustomizeconfig.yaml"):  # kustomize's own files
             continue
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             kind = doc["kind"]

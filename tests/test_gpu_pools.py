@@ -128,7 +128,8 @@ def test_aiapp_new_says_what_is_left_of_the_pool_and_warns_with_the_figures(tmp_
 def test_a_model_larger_than_a_node_of_its_pool_is_refused_with_the_figures(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    profile = {"gpu": {"pools": [{**POOLS["gpu"]["pools"][1], "nodes": 2}]}}
+    # One node of 8 x 80 GiB: two would hold it (tests/test_multi_node.py renders that), this pool has one.
+    profile = {"gpu": {"pools": [{**POOLS["gpu"]["pools"][1], "nodes": 1}]}}
     (repo / ".aiapp.yml").write_text(yaml.safe_dump({"cluster": profile}), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "generator", "new", "--preset", "inference-70b-int4", "--defaults",
@@ -139,8 +140,9 @@ def test_a_model_larger_than_a_node_of_its_pool_is_refused_with_the_figures(tmp_
     assert result.returncode == 2, result.stdout + result.stderr
     assert "need about 757.0 GiB of GPU memory" in result.stderr
     assert "8 x 80 GiB leave 520.0 GiB" in result.stderr
-    assert "That is a whole node of pool h100 (8 GPUs)" in result.stderr
-    assert "Would fit: --set model_precision=int8." in result.stderr  # what fits on one node
+    assert "That is a whole node of pool h100 (8 GPUs), and the pool's 1 node does not hold it (2 would)" in (
+        result.stderr
+    )
 
 
 def test_aiapp_status_prints_a_line_per_sized_pool() -> None:

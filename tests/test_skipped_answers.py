@@ -36,6 +36,8 @@ OTHER: dict[str, Any] = {
     "model_kv_heads": 8,
     "model_head_dim": 128,
     "gpu_count": 8,
+    # Asked only for a model larger than a whole node of a sized pool: never in the presets.
+    "nodes_per_replica": 3,
     "gpu_memory_gib": 80,
     "model_max_sequences": 4,
     "model_max_len": 4096,

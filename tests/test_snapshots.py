@@ -45,6 +45,24 @@ VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
         f"predownload-model@{name}": ("predownload-model", {"cluster": profile(name)})
         for name in ("origin-schedules", "k3s-traefik", "talos-envoy")
     },
+    # A model larger than one node (issue 21): Llama 3.1 405B at bf16 on the two 8 x 80 GiB nodes of a pool
+    # the profile sizes, one replica as a LeaderWorkerSet (its leader serves the API, its worker joins it).
+    "inference-70b-int4@405b-two-nodes": (
+        "inference-70b-int4",
+        {
+            "cluster": profile("h100-pool"),
+            "app_name": "llama-405b",
+            "description": "Llama 3.1 405B Instruct (bf16) on two nodes of eight 80 GiB GPUs",
+            "model_name": "Llama-3.1-405B-Instruct",
+            "model_precision": "bf16",
+            "gpu_pool": "h100",
+            "gpu_count": 8,
+            "gpu_memory_gib": 80,
+            "nodes_per_replica": 2,
+            "model_predownload": True,
+            "model_hf_token_item": "huggingface token",
+        },
+    ),
 }
 
 

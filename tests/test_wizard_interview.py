@@ -308,3 +308,31 @@ def test_register_refuses_a_taken_name_and_namespace_at_the_prompt(
     refused = [line for line in prompter.said if "is already used by" in line]
     assert len(refused) == 1 and "answer another namespace" in refused[0]
     assert "Would register: add chat2" in capsys.readouterr().out
+
+
+def test_a_model_larger_than_a_node_is_offered_a_replica_on_several_nodes() -> None:
+    """Issue 21: on a pool the profile sizes (8 x 80 GiB nodes), 1 GPU is refused with the fit rule at the
+    GPU count (the cards' memory is not asked), a whole node leads to the nodes question, whose default is
+    the fewest nodes that hold the model; the report shows the replica's GPUs and the pool's share."""
+    import yaml
+
+    from tests.test_snapshots import PROFILES
+
+    profile = yaml.safe_load((PROFILES / "h100-pool.aiapp.yml").read_text(encoding="utf-8"))["cluster"]
+    given = Given(values={"cluster": profile}, sources={"cluster": "a profile"})
+    prompter, context, asked = run(
+        {
+            "image": ["vllm/vllm-openai:v0.34.0"],
+            "model_name": ["Llama-3.1-405B-Instruct"],
+            "model_params_b": ["405.9"],  # the catalogue's (BASE types 8 for its model outside it)
+            "gpu_pool": ["h100"],
+            "gpu_count": ["1", "8"],
+        },
+        given,
+    )
+    text = "\n".join(prompter.said)
+    assert "✗ The model does not fit: 405.9B parameters at bf16 need about 757.0 GiB" in text
+    assert prompter.defaults["nodes_per_replica"] == ["2"] and "gpu_memory_gib" not in asked
+    assert (context["replica_nodes"], context["lws_name"]) == (2, "rag-api-group")
+    assert "GPUs           2 nodes x 8 x 80 GiB = 1280 GiB: fits" in text
+    assert "a replica takes 2 whole nodes, 8 GPUs on each" in text

@@ -6,6 +6,7 @@ from typing import Any
 
 from generator.new import sizing
 from generator.template.questions import load_copier_yml, load_questions, resolve
+from tests.conftest import ROOT
 
 QUESTIONS = load_questions()
 BASE: dict[str, Any] = {
@@ -32,14 +33,20 @@ def test_the_names_it_reads_exist_in_copier_yml() -> None:
         sizing.NEED,
         sizing.GPU,
         sizing.COUNT,
+        sizing.NODES,
+        sizing.REPLICA_NODES_QUESTION,
         sizing.FIT,
         sizing.PVC,
         sizing.MEMORY,
         sizing.STARTUP,
     ):
         assert name in config, name
-    # The fit rule compares the computed need with the GPUs: the wizard relies on it.
-    assert sizing.NEED in config[sizing.FIT]["validator"]
+    # The fit rule compares the computed need with the GPUs (includes/sizing.jinja's fit_problem, which the
+    # GPU questions' validators call): the wizard relies on it.
+    fit_rule = (ROOT / "includes" / "sizing.jinja").read_text(encoding="utf-8")
+    assert sizing.NEED in fit_rule.split("macro fit_problem", 1)[1]
+    for name in sizing.GPU_QUESTIONS:
+        assert "fit_problem(" in config[name]["validator"], name
     assert config[sizing.NEED]["when"] is False and config[sizing.WEIGHTS]["when"] is False
 
 

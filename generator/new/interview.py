@@ -230,9 +230,9 @@ def _after(
         for line in sizing.report(questions, context):
             prompter.say(line)
         prompter.say()
-    elif question.name == sizing.FIT:
-        if sizing.fit_problem(questions, context[sizing.FIT], context):
-            return _fit_dialog(questions, context, prompter)
+    elif question.name == sizing.FIT and sizing.fit_problem(questions, context[sizing.FIT], context):
+        return _fit_dialog(questions, context, prompter)
+    elif sizing.last_gpu_question(questions, question.name, context):
         prompter.say()
         for line in sizing.report(questions, context):
             prompter.say(line)

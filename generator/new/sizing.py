@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.template.answers import one_line, show
-from generator.template.questions import Question, check, reevaluate, resolve
+from generator.template.questions import Question, check, is_asked, reevaluate, resolve
 
 # The copier.yml names the sizing help reads (tests/test_wizard_sizing.py checks they exist).
 SERVES = "serves_model"
@@ -26,6 +26,7 @@ WEIGHTS = "model_weights_gib"
 NEED = "model_memory_gib"
 GPU = "gpu"
 COUNT = "gpu_count"
+NODES = "replica_nodes"
 POOL = "gpu_pool"
 POOL_SPEC = "gpu_pool_spec"
 FIT = "gpu_memory_gib"
@@ -135,8 +136,14 @@ def _fits(fit: Question, context: Mapping[str, Any]) -> bool:
 
 
 def _total(context: Mapping[str, Any]) -> str:
-    count, memory = context[COUNT], context[FIT]
-    return f"{count} x {show(memory)} GiB = {show(count * memory)} GiB"
+    count, memory, nodes = context[COUNT], context[FIT], int(context.get(NODES) or 1)
+    across = f"{nodes} nodes x " if nodes > 1 else ""
+    return f"{across}{count} x {show(memory)} GiB = {show(nodes * count * memory)} GiB"
+
+
+def replica_gpus(context: Mapping[str, Any]) -> int:
+    """The GPUs one replica holds: its GPUs per pod times the nodes it spans."""
+    return int(context.get(COUNT) or 0) * int(context.get(NODES) or 1)
 
 
 def _counts(questions: Sequence[Question], context: Mapping[str, Any]) -> list[int]:
@@ -239,12 +246,31 @@ def hint(
     return "Would fit: " + "; or ".join(offers) + "."
 
 
-def _pool_text(pool: Mapping[str, Any], count: int) -> str:
-    """The pool an app runs on and its share of one node, from the profile's gpu.pools."""
+def _pool_text(pool: Mapping[str, Any], count: int, spans: int = 1) -> str:
+    """The pool an app runs on and its share of one node (or the nodes a replica spans), from the
+    profile's gpu.pools."""
     per_node, nodes = pool["gpus_per_node"], pool.get("nodes")
     memory = f" of {pool['gpu_memory_gib']} GiB" if pool.get("gpu_memory_gib") else ""
     size = f"{nodes} nodes x {per_node} GPUs{memory}" if nodes else f"{per_node} GPUs{memory} per node"
+    if spans > 1:
+        return f"{pool['name']} ({size}): a replica takes {spans} whole nodes, {count} GPUs on each"
     return f"{pool['name']} ({size}): the pod takes {count} of its node's {per_node} GPUs"
+
+
+REPLICA_NODES_QUESTION = "nodes_per_replica"
+# The GPU questions, in copier.yml's order: the sizing report follows the last of them that is asked (the
+# cards' memory is not asked when the pool gives it, the nodes only for a model larger than a node).
+GPU_QUESTIONS = (COUNT, REPLICA_NODES_QUESTION, FIT)
+
+
+def last_gpu_question(questions: Sequence[Question], name: str, context: Mapping[str, Any]) -> bool:
+    """Whether `name`, just answered, is the last GPU question asked: no later one will be."""
+    if name not in GPU_QUESTIONS:
+        return False
+    later = GPU_QUESTIONS[GPU_QUESTIONS.index(name) + 1 :]
+    full = lookahead(questions, context)
+    by_name = _by_name(questions)
+    return not any(is_asked(by_name[other], full) for other in later if other in by_name)
 
 
 def lookahead(questions: Sequence[Question], context: Mapping[str, Any]) -> dict[str, Any]:
@@ -285,7 +311,7 @@ def report(questions: Sequence[Question], context: Mapping[str, Any]) -> list[st
         ]
         pool = full.get(POOL_SPEC)
         if isinstance(pool, dict) and pool.get("gpus_per_node"):  # a pool whose size the profile gives
-            lines.append(f"  GPU pool       {_pool_text(pool, int(full[COUNT]))}")
+            lines.append(f"  GPU pool       {_pool_text(pool, int(full[COUNT]), int(full.get(NODES) or 1))}")
         if not problem and BUDGET in full:
             lines.append(
                 f"  KV cache       {show(full[BUDGET])} GiB left: a context of up to "

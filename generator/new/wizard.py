@@ -237,14 +237,18 @@ def _pool_left(options: NewOptions, dest: Path, context: Mapping[str, Any]) -> l
     pools = [pool for pool in cluster(profile).gpu_pools if pool.name == spec.get("name")]
     if profile.file is None or not pools or pools[0].capacity is None:
         return []
-    # The app itself when it is rendered again (--force): its Deployment is not counted twice. A GPU app
-    # serves a model from a ReadWriteOnce PVC: one pod, Recreate (no surge).
-    mine = f"/{context.get('namespace')}/{context.get('app_name')}"
+    # The app itself when it is rendered again (--force): its Deployment (or LeaderWorkerSet) is not
+    # counted twice. A GPU app serves a model from ReadWriteOnce PVCs: Recreate, or a LeaderWorkerSet
+    # without surge, so no pod beyond its replicas.
+    names = (context.get("app_name"), context.get("lws_name"))
+    mine = {f"/{context.get('namespace')}/{name}" for name in names if name}
     held = [
-        (ref, demand) for ref, demand in options.gpu_in_use(profile.file.parent) if not ref.endswith(mine)
+        (ref, demand)
+        for ref, demand in options.gpu_in_use(profile.file.parent)
+        if not any(ref.endswith(own) for own in mine)
     ]
     use = pool_usage(pools, held)[0]
-    app = int(context.get(sizing.COUNT) or 0)
+    app = sizing.replica_gpus(context) * int(context.get("replicas") or 1)
     left = pools[0].capacity - use.used - app
     figures = f"{use.text()}; this app takes {app}: {left} left after it"
     if left < 0:

@@ -1,5 +1,6 @@
 """The model servers the template renders: every vLLM preset and seeded fuzz answer sets, as the container
-vLLM runs (command, args, environment), rendered from template/deployment.yaml.jinja and config.env.jinja.
+vLLM runs (command, args, environment), rendered from the Deployment's template (or, for a replica on several
+nodes, the LeaderWorkerSet's leader and worker templates) and config.env.jinja.
 
 The files are rendered with the Jinja environment copier.yml's expressions are evaluated in (the template
 root as loader, Copier's filters), from the context `aiapp new` resolves; test_vllm_cli.py checks that this
@@ -8,6 +9,7 @@ gives the same deployment.yaml as a full Copier render of every preset.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,19 +67,55 @@ def container_env(context: dict[str, Any], container: dict[str, Any]) -> dict[st
     return env
 
 
-def server_of(origin: str, context: dict[str, Any]) -> Server | None:
-    """The vLLM container of the rendered Deployment, None for an app that renders none."""
-    if not (context.get("serves_model") and context.get("serving_engine") == "vllm"):
-        return None
-    deployment = yaml.safe_load(render_file("deployment.yaml.jinja", context))
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
+DEPLOYMENT = "{% if replica_nodes == 1 %}deployment.yaml{% endif %}.jinja"
+LEADER_WORKER_SET = "{% if replica_nodes > 1 %}leaderworkerset.yaml{% endif %}.jinja"
+KUBELET_VARIABLE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\$")
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """What the kubelet passes for a command or argument: `$(NAME)` replaced by the container's variable
+    when it has one (else kept), `$$` by `$` (kubernetes.io, "Define a command and arguments")."""
+    return KUBELET_VARIABLE.sub(
+        lambda match: "$" if match.group() == "$$" else env.get(match.group(1), match.group()), text
+    )
+
+
+def _server(origin: str, context: dict[str, Any], pod: dict[str, Any], lws: dict[str, str]) -> Server:
+    container = pod["spec"]["containers"][0]
+    env = {**container_env(context, container), **lws}
     return Server(
         origin=origin,
-        command=tuple(str(item) for item in container.get("command", [])),
-        args=tuple(str(item) for item in container.get("args", [])),
-        env=tuple(sorted(container_env(context, container).items())),
+        command=tuple(expand(str(item), env) for item in container.get("command", [])),
+        args=tuple(expand(str(item), env) for item in container.get("args", [])),
+        env=tuple(sorted(env.items())),
         context=context,
     )
+
+
+def servers_of(origin: str, context: dict[str, Any]) -> list[Server]:
+    """The vLLM containers of the rendered app: the Deployment's, or the leader's and a worker's of its
+    LeaderWorkerSet, each with the variables the LeaderWorkerSet controller sets (kubernetes-sigs/lws,
+    LWS_LEADER_ADDRESS = <name>-<group>.<name>.<namespace>, LWS_GROUP_SIZE, LWS_WORKER_INDEX)."""
+    if not (context.get("serves_model") and context.get("serving_engine") == "vllm"):
+        return []
+    if context["replica_nodes"] == 1:
+        deployment = yaml.safe_load(render_file(DEPLOYMENT, context))
+        return [_server(origin, context, deployment["spec"]["template"], {})]
+    lws = yaml.safe_load(render_file(LEADER_WORKER_SET, context))
+    name, size = lws["metadata"]["name"], lws["spec"]["leaderWorkerTemplate"]["size"]
+    group = {"LWS_LEADER_ADDRESS": f"{name}-0.{name}.{context['namespace']}", "LWS_GROUP_SIZE": str(size)}
+    templates = lws["spec"]["leaderWorkerTemplate"]
+    roles = [("leader", "leaderTemplate", 0)] + [(f"worker {i}", "workerTemplate", i) for i in range(1, size)]
+    return [
+        _server(f"{origin} ({role})", context, templates[key], {**group, "LWS_WORKER_INDEX": str(index)})
+        for role, key, index in roles
+    ]
+
+
+def server_of(origin: str, context: dict[str, Any]) -> Server | None:
+    """The vLLM container of the rendered Deployment (or a replica's leader), None when there is none."""
+    found = servers_of(origin, context)
+    return found[0] if found else None
 
 
 def resolved(answers: dict[str, Any], name: str) -> dict[str, Any]:

@@ -19,9 +19,18 @@ from typing import Any
 import pytest
 
 from generator.template.presets import load_preset
+from generator.template.questions import resolve
 from tests.conftest import load_objects
-from tests.realcode.servers import FUZZ_TARGET, Server, fuzz_servers, preset_servers, vllm_presets
+from tests.realcode.servers import (
+    FUZZ_TARGET,
+    Server,
+    fuzz_servers,
+    preset_servers,
+    servers_of,
+    vllm_presets,
+)
 from tests.realcode.venvs import HERE, image_version, missing, vllm_pythons
+from tests.test_snapshots import VARIANTS
 
 PROBE = HERE / "vllm_probe.py"
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -152,3 +161,61 @@ def test_vllms_app_guards_v1_with_the_key_and_leaves_health_and_metrics_open(
             assert codes["/v1/models"] == 401 and codes["/v1/models wrong key"] == 401, where
             assert codes["/v1/chat/completions"] == 401, where
             assert codes["/v1/models with key"] == 200, where
+
+
+def multi_node_servers() -> list[Server]:
+    """The leader and workers of every snapshot scenario whose replica spans several nodes (the 405B model on
+    two 8-GPU nodes, tests/test_snapshots.py), with the variables the LeaderWorkerSet controller sets."""
+    found = []
+    for name, (preset, extra) in VARIANTS.items():
+        context = resolve({**load_preset(preset), **extra})  # the scenario's profile included
+        if context["replica_nodes"] > 1:
+            found += servers_of(f"scenario {name}", context)
+    return found
+
+
+def test_the_multi_node_replica_renders_a_leader_and_its_workers() -> None:
+    servers = multi_node_servers()
+    assert [server.origin.split("(")[-1] for server in servers] == ["leader)", "worker 1)"]
+    leader, worker = servers
+    assert "$(LWS" not in " ".join(leader.args + worker.args)  # every variable the kubelet expands is set
+    assert leader.args[leader.args.index("--master-addr") + 1] == "llama-405b-group-0.llama-405b-group.ai"
+    assert worker.args[-1] == "--headless" and worker.args[worker.args.index("--node-rank") + 1] == "1"
+
+
+def test_the_multi_node_leader_and_worker_parse_with_the_pinned_vllms_cli(pythons: dict[str, Path]) -> None:
+    """vLLM 0.34.0's own parser and ParallelConfig: the group is nodes x GPUs ranks, each pod runs as many
+    ranks as it has GPUs, over the multiprocessing backend; only the leader serves the API."""
+    servers = multi_node_servers()
+    version = image_version(servers[0].context["image"])
+    results = probe(pythons[version], "parse", [server.probe_case() for server in servers])
+    failures = []
+    for index, (server, result) in enumerate(zip(servers, results, strict=True)):
+        context = server.context
+        nodes, gpus = context["replica_nodes"], context["gpu_count"]
+        failures += list(problems(server, result))
+        if result["error"]:
+            continue
+        wanted = {
+            "pipeline_parallel_size": nodes,
+            "nnodes": nodes,
+            "node_rank": index,
+            "master_addr": f"{context['lws_name']}-0.{context['lws_name']}.{context['namespace']}",
+            "headless": index > 0,
+        }
+        failures += [
+            f"{server.origin}: {field} parsed as {result['args'][field]!r}, expected {value!r}"
+            for field, value in wanted.items()
+            if result["args"][field] != value
+        ]
+        if result["parallel"] != {"world_size": nodes * gpus, "node_ranks": gpus, "backend": "mp"}:
+            failures.append(f"{server.origin}: vLLM's ParallelConfig says {result['parallel']}")
+    assert failures == [], "\n".join(failures)
+
+
+def test_the_multi_node_leaders_app_guards_v1_with_the_key(pythons: dict[str, Path]) -> None:
+    leader = multi_node_servers()[0]
+    result = probe(pythons[image_version(leader.context["image"])], "app", leader.probe_case())
+    assert result["error"] == "", result
+    assert result["codes"]["/health"] == 200 and result["codes"]["/v1/models"] == 401, result["codes"]
+    assert result["codes"]["/v1/models with key"] == 200, result["codes"]

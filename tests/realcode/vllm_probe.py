@@ -37,6 +37,12 @@ FIELDS = (
     "gpu_memory_utilization",
     "api_key",
     "quantization",
+    # A replica on several nodes (vLLM 0.34.0's multiprocessing multi-node mode; None where vLLM has none).
+    "pipeline_parallel_size",
+    "nnodes",
+    "node_rank",
+    "master_addr",
+    "headless",
 )
 
 
@@ -113,6 +119,32 @@ def summary(namespace: argparse.Namespace) -> dict[str, Any]:
     return {field: getattr(namespace, field, None) for field in FIELDS}
 
 
+def parallel(namespace: argparse.Namespace) -> dict[str, Any] | None:
+    """For a multi-node command line: vLLM's own ParallelConfig built from the parsed engine arguments (as
+    EngineArgs.create_engine_config does): the ranks in the group, how many this node runs (its GPUs), and
+    the executor backend. None for one node."""
+    if (getattr(namespace, "nnodes", None) or 1) <= 1:
+        return None
+    from vllm.config.parallel import ParallelConfig
+    from vllm.engine.arg_utils import EngineArgs
+
+    engine = EngineArgs.from_cli_args(namespace)
+    config = ParallelConfig(
+        tensor_parallel_size=engine.tensor_parallel_size,
+        pipeline_parallel_size=engine.pipeline_parallel_size,
+        nnodes=engine.nnodes,
+        node_rank=engine.node_rank,
+        master_addr=engine.master_addr,
+        master_port=engine.master_port,
+        distributed_executor_backend=engine.distributed_executor_backend,
+    )
+    return {
+        "world_size": config.world_size,
+        "node_ranks": config.world_size // config.nnodes_within_dp,
+        "backend": config.distributed_executor_backend,
+    }
+
+
 def run_parse() -> None:
     results = []
     for case in json.load(sys.stdin):
@@ -121,6 +153,7 @@ def run_parse() -> None:
             {
                 "error": error,
                 "args": summary(namespace) if namespace is not None else None,
+                "parallel": parallel(namespace) if namespace is not None else None,
                 "warnings": warnings,
                 "unknown_env": unknown_env(case["env"]),
             }
