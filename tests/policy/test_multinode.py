@@ -67,7 +67,7 @@ def edit_worker(root: Path, old: str, new: str) -> None:
 def objects(root: Path) -> list[K8sObject]:
     text = (root / LWS).read_text(encoding="utf-8")
     return [
-        K8sObject(doc, Origin(str(root / LWS)), doc["metadata"]["namespace"], str(root))
+        K8sObject(doc, Origin(str(root / LWS)), doc["metadata"].get("namespace", "llm"), str(root))
         for doc in parse_documents(text)
         if isinstance(doc, dict)
     ]
@@ -281,3 +281,23 @@ def test_aia807_twins(tmp_path: Path) -> None:
     serving = copy(tmp_path / "d", service_yaml=[(LEADER_ONLY, "")])
     edit_worker(serving, '              - "--headless"\n', "")
     assert "AIA807" not in {rule for rule, *_ in found(check(serving))}
+
+
+CORPUS = Path(__file__).resolve().parent / "clusters" / "flux-h100-lws" / "kubernetes" / "apps" / "llm"
+
+
+def test_one_template_for_both_roles_runs_the_headless_command_in_the_workers() -> None:
+    # deepseek-r1's script starts `vllm serve` as rank 0 or, with --headless, as a worker.
+    (lws,) = [obj for obj in objects(CORPUS / "deepseek-r1" / "app") if obj.kind == "LeaderWorkerSet"]
+    leader, worker_summary = summarize(lws, suppressions(lws.data), cluster())
+    assert (leader.model_server, leader.engine, leader.api_key) == (True, "vllm", True)
+    assert (worker_summary.model_server, worker_summary.engine) == (False, "")
+
+
+def test_the_server_after_a_kubernetes_variable_in_a_script_is_read() -> None:
+    # `...--ray_cluster_size=$(LWS_GROUP_SIZE); python3 -m vllm.entrypoints.openai.api_server --port 8080`:
+    # shlex reads `);` as one token, which still ends the command.
+    (lws,) = [obj for obj in objects(CORPUS / "llama-405b" / "app") if obj.kind == "LeaderWorkerSet"]
+    leader, worker_summary = summarize(lws, suppressions(lws.data), cluster())
+    assert leader.ports == worker_summary.ports == ("8080", "http")
+    assert not worker_summary.model_server  # the Ray worker lends its GPUs to the leader's engine

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import (
+    LEADER_AND_WORKER,
     LWS_KIND,
     WORKLOAD_KINDS,
     Container,
@@ -74,7 +75,9 @@ def serves_api(obj: K8sObject, pod: Pod, container: Container, role_worker: bool
     """Whether a vLLM container serves the OpenAI API: not a `--headless` rank; and, in the worker pods
     of a LeaderWorkerSet, only a `vllm serve` this module reads: a Ray worker (`ray start --address=...
     --block`, the vLLM docs' LWS example) only lends its GPUs to the leader's engine."""
-    found = server_invocation(obj, pod, container)
+    # One template for both roles: its workers run the script's `--headless` command, if it has one.
+    both = role_worker and pod.role == LEADER_AND_WORKER
+    found = invocation(container, pod, obj.namespace, obj.memo.get(CONFIG_MAPS), headless=both)
     if headless(found):
         return False
     return found is not None or not role_worker
