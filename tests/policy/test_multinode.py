@@ -301,3 +301,30 @@ def test_the_server_after_a_kubernetes_variable_in_a_script_is_read() -> None:
     leader, worker_summary = summarize(lws, suppressions(lws.data), cluster())
     assert leader.ports == worker_summary.ports == ("8080", "http")
     assert not worker_summary.model_server  # the Ray worker lends its GPUs to the leader's engine
+
+
+def test_a_budget_counts_the_leaders_and_the_workers_of_a_set(tmp_path: Path) -> None:
+    budget = """\
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: llama-405b
+  namespace: ai
+spec:
+  minAvailable: {minimum}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: "llama-405b"
+"""
+    root = copy(tmp_path)
+    (root / "pdb.yaml").write_text(budget.format(minimum=1), encoding="utf-8")
+    assert found(check(root)) == []  # one of the group's two pods may be evicted
+    (root / "pdb.yaml").write_text(budget.format(minimum=2), encoding="utf-8")
+    assert found(check(root)) == [
+        (
+            "AIA905",
+            "pdb.yaml",
+            7,
+            "minAvailable 2 with 2 replica(s) of LeaderWorkerSet/ai/llama-405b-group allows no eviction",
+        )
+    ]

@@ -338,15 +338,19 @@ def pdb_blocks_drain(summaries: Sequence[Summary], cluster: Cluster) -> Iterator
         if minimum == "100%":
             yield budget, Hit(("spec", "minAvailable"), "minAvailable 100% allows no eviction")
         elif isinstance(minimum, int):
+            # The pods of each workload it selects (a LeaderWorkerSet's leaders and workers together).
+            pods: dict[str, int] = {}
             for workload in _budget_pods(budget, workloads):
-                replicas = 1 if workload.replicas is None else workload.replicas
+                pods[workload.ref] = pods.get(workload.ref, 0) + (
+                    1 if workload.replicas is None else workload.replicas
+                )
+            for ref, replicas in pods.items():
                 if minimum >= replicas:
                     yield (
                         budget,
                         Hit(
                             ("spec", "minAvailable"),
-                            f"minAvailable {minimum} with {replicas} "
-                            f"replica(s) of {workload.ref} allows no eviction",
+                            f"minAvailable {minimum} with {replicas} replica(s) of {ref} allows no eviction",
                         ),
                     )
                     break
