@@ -328,3 +328,72 @@ spec:
             "minAvailable 2 with 2 replica(s) of LeaderWorkerSet/ai/llama-405b-group allows no eviction",
         )
     ]
+
+
+NETWORK_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: llama-405b-network-policy
+  namespace: ai
+spec:
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/name: "llama-405b"
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: "gateway"
+      ports:
+        - port: 8000
+          protocol: TCP
+    - from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: "ai"
+          podSelector:
+            matchLabels:
+              app.kubernetes.io/name: "litellm"
+      ports:
+        - port: 8000
+          protocol: TCP
+    - from:
+        - podSelector:
+            matchLabels:
+              {peer}
+      ports:
+        - protocol: TCP
+  egress:
+    - to:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: "kube-system"
+          podSelector:
+            matchLabels:
+              k8s-app: "kube-dns"
+      ports:
+        - port: 53
+          protocol: UDP
+        - port: 53
+          protocol: TCP
+    - to:
+        - podSelector:
+            matchLabels:
+              leaderworkerset.sigs.k8s.io/name: "llama-405b-group"
+      ports:
+        - protocol: TCP
+"""
+
+
+def test_the_kubernetes_flavour_admits_the_group_and_still_reports_another_caller(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    (root / "ciliumnetworkpolicy.yaml").unlink()
+    profile = "cluster:\n  network:\n    policy_engine: kubernetes\n"
+    (root / ".aiapp.yml").write_text(profile, encoding="utf-8")
+    group = 'leaderworkerset.sigs.k8s.io/name: "llama-405b-group"'
+    (root / "networkpolicy.yaml").write_text(NETWORK_POLICY.format(peer=group), encoding="utf-8")
+    assert found(check(root)) == []
+    (root / "networkpolicy.yaml").write_text(NETWORK_POLICY.format(peer='app: "chat"'), encoding="utf-8")
+    assert [rule for rule, *_ in found(check(root))] == ["AIA805"]
