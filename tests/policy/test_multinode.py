@@ -397,3 +397,45 @@ def test_the_kubernetes_flavour_admits_the_group_and_still_reports_another_calle
     assert found(check(root)) == []
     (root / "networkpolicy.yaml").write_text(NETWORK_POLICY.format(peer='app: "chat"'), encoding="utf-8")
     assert [rule for rule, *_ in found(check(root))] == ["AIA805"]
+
+
+CACHE_PVC = """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: llama-405b-cache
+  namespace: ai
+  labels:
+    backup.velero.io/backup-tier: "Daily"
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: proxmox-csi
+  resources:
+    requests:
+      storage: 50Gi
+"""
+CACHE_VOLUME = (
+    "        volumes:\n",
+    "        volumes:\n          - name: cache\n            persistentVolumeClaim:\n"
+    "              claimName: llama-405b-cache\n",
+)
+
+
+def test_the_pods_of_a_set_sharing_a_read_write_once_claim(tmp_path: Path) -> None:
+    # One declared ReadWriteOnce PVC in both templates: the leader and the worker (two nodes) share it.
+    root = copy(tmp_path / "both", leaderworkerset_yaml=[CACHE_VOLUME])
+    edit_worker(root, *CACHE_VOLUME)
+    (root / "pvc.yaml").write_text(CACHE_PVC, encoding="utf-8")
+    assert found(check(root)) == [
+        (
+            "AIA906",
+            LWS,
+            line(root, LWS, "size: 2"),
+            "2 pods of the set share the ReadWriteOnce PVC llama-405b-cache; a pod on another node cannot "
+            "attach it",
+        )
+    ]
+    # The leader alone (one group): one pod mounts it. Claim templates are one PVC per pod (the app).
+    root = copy(tmp_path / "leader", leaderworkerset_yaml=[CACHE_VOLUME])
+    (root / "pvc.yaml").write_text(CACHE_PVC, encoding="utf-8")
+    assert found(check(root)) == []
