@@ -86,11 +86,6 @@ class Pod:
         return self.role != WORKER
 
     @property
-    def works(self) -> bool:
-        """Whether pods of this template are the workers of a LeaderWorkerSet group."""
-        return self.role in (WORKER, LEADER_AND_WORKER)
-
-    @property
     def labels(self) -> dict[str, str]:
         return labels(self.metadata)
 

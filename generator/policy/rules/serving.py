@@ -66,8 +66,9 @@ def vllm_containers(pod: Pod, cluster: Cluster) -> Iterator[Container]:
 
 def headless(found: Invocation | None) -> bool:
     """A vLLM `--headless` rank: it joins a multi-node engine and starts no API server (vLLM's
-    docs/serving/parallelism_scaling.md, "Running vLLM with MultiProcessing", and vllm/engine/arg_utils.py):
-    no port, no API key, no health endpoint."""
+    docs/serving/parallelism_scaling.md, "Running vLLM with MultiProcessing"; vllm/entrypoints/cli/serve.py
+    sets no API server for `--headless` and runs the engine's workers only): no port, no API key, no
+    health endpoint."""
     return found is not None and found.option("--headless") is not None
 
 
@@ -294,7 +295,7 @@ def served_engine(obj: K8sObject, pod: Pod, cluster: Cluster, role_worker: bool 
 ENGINE_NAMES = {"vllm": "vLLM", OLLAMA: "Ollama", LLAMA_CPP: "llama.cpp"}
 
 
-VLLM_DEFAULT_PORT = "8000"  # `vllm serve --port` (vllm/entrypoints/openai/cli_args.py)
+VLLM_DEFAULT_PORT = "8000"  # `vllm serve` without `--port` (docs.vllm.ai, "OpenAI-Compatible Server")
 
 
 def api_ports(obj: K8sObject, pod: Pod, cluster: Cluster) -> tuple[str, ...]:
