@@ -14,7 +14,7 @@ from generator.cluster import facts
 from generator.cluster.facts import cluster
 from generator.policy import Options, Report, check_paths, yamlio
 from generator.policy.facts import summarize
-from generator.policy.k8s import pods_of
+from generator.policy.k8s import LWS_API, pods_of
 from generator.policy.model import K8sObject, Origin
 from generator.policy.suppress import suppressions
 from generator.reader.yamldoc import parse_documents
@@ -439,3 +439,41 @@ def test_the_pods_of_a_set_sharing_a_read_write_once_claim(tmp_path: Path) -> No
     root = copy(tmp_path / "leader", leaderworkerset_yaml=[CACHE_VOLUME])
     (root / "pvc.yaml").write_text(CACHE_PVC, encoding="utf-8")
     assert found(check(root)) == []
+
+
+ODD_SETS = [
+    "spec: {leaderWorkerTemplate: []}",
+    "spec: {replicas: -1, leaderWorkerTemplate: {size: '2', workerTemplate: {spec: []}}}",
+    "spec: {leaderWorkerTemplate: {size: true, leaderTemplate: x,"
+    " workerTemplate: {spec: {containers: [1]}}}}",
+    "spec: {startupPolicy: [LeaderReady], leaderWorkerTemplate: {size: 3, restartPolicy: [None],"
+    " volumeClaimTemplates: [1, {metadata: []}, {metadata: {name: {a: b}}}],"
+    " leaderTemplate: {spec: {containers: [{image: vllm/vllm-openai, args: 7, readinessProbe: []}]}},"
+    " workerTemplate: {metadata: {labels: []},"
+    " spec: {volumes: x, containers: [{image: vllm, command: [sh, -c]}]}}}}",
+    "spec: {leaderWorkerTemplate: {workerTemplate: {spec: {volumes: [{name: {a: b}}],"
+    " containers: [{name: c, volumeMounts: [{name: {a: b}}, {name: [1]}]}]}}}}",
+]
+
+
+def test_odd_leaderworkersets_are_read_without_a_rule_failing(tmp_path: Path) -> None:
+    for index, spec in enumerate(ODD_SETS):
+        path = tmp_path / f"odd-{index}.yaml"
+        header = f"apiVersion: {LWS_API}v1\nkind: LeaderWorkerSet\nmetadata: {{name: odd{index}}}\n"
+        path.write_text(header + spec + "\n", encoding="utf-8")
+        report = check(path)
+        assert not [note for note in report.notes if "internal error" in note], report.notes
+    # Odd Services next to the multi-node app (AIA807 reads their selectors and ports).
+    root = copy(tmp_path / "app")
+    odd = "apiVersion: v1\nkind: Service\nmetadata: {{name: odd{n}, namespace: ai}}\nspec: {spec}\n"
+    services = [
+        "{selector: [], ports: x}",
+        "{selector: {app.kubernetes.io/name: llama-405b},"
+        " ports: [1, {targetPort: {a: b}}, {port: [8000]}, {port: 8000}]}",
+        "{clusterIP: [None], selector: {app.kubernetes.io/name: {a: b}}, ports: [{port: 8000}]}",
+    ]
+    text = "---\n".join(odd.format(n=n, spec=spec) for n, spec in enumerate(services))
+    (root / "odd-services.yaml").write_text(text, encoding="utf-8")
+    report = check(root)
+    assert not [note for note in report.notes if "internal error" in note], report.notes
+    assert [rule for rule, *_ in found(report)] == ["AIA807"]  # the second: its port 8000 is vLLM's

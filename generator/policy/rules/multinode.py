@@ -88,7 +88,7 @@ def vllm_group_cannot_start_or_recover(obj: K8sObject, cluster: Cluster) -> Iter
         return
     spec = mapping(obj.data.get("spec"))
     policy = mapping(spec.get("leaderWorkerTemplate")).get("restartPolicy")
-    if policy in POD_ONLY_RESTARTS:
+    if isinstance(policy, str) and policy in POD_ONLY_RESTARTS:
         yield Hit(
             (*LWS_TEMPLATE, "restartPolicy"),
             f"restartPolicy {policy} restarts a failed pod of the {size} vLLM ranks alone: the other ranks "

@@ -55,13 +55,13 @@ def system_namespace_owned(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
 @each_pod
 def volume_mount_without_volume(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    volumes = {mapping(volume).get("name") for volume in sequence(pod.spec.get("volumes"))}
+    volumes = {str(mapping(volume).get("name")) for volume in sequence(pod.spec.get("volumes"))}
     # A claim template is a volume of every pod, named after the claim (StatefulSet, LeaderWorkerSet).
-    volumes.update(mapping(template.get("metadata")).get("name") for template, _ in claim_templates(obj))
+    volumes.update(str(mapping(template.get("metadata")).get("name")) for template, _ in claim_templates(obj))
     for container in containers(pod):
         for index, mount in enumerate(sequence(container.data.get("volumeMounts"))):
             name = mapping(mount).get("name")
-            if name not in volumes:
+            if str(name) not in volumes:
                 yield Hit(
                     (*container.path, "volumeMounts", index, "name"),
                     f'{container.label} mounts volume "{name}", which the pod does not declare',

@@ -19,6 +19,11 @@ def _image_repository(image: str) -> str:
     return last.split(":")[0].lower()
 
 
+def _number(value: object) -> int | None:
+    """A port number as written (a name or a malformed value is none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _evidence(obj: K8sObject, cluster: Cluster) -> list[tuple[str, YamlPath]]:
     """What shows that the object runs or serves a Qdrant: (description, path), strongest first."""
     ports = {cluster.qdrant_port, *cluster.qdrant_ports}
@@ -32,7 +37,7 @@ def _evidence(obj: K8sObject, cluster: Cluster) -> list[tuple[str, YamlPath]]:
     for pod in pods:
         for container in containers(pod):
             for index, port in enumerate(sequence(container.data.get("ports"))):
-                if mapping(port).get("containerPort") in ports:
+                if _number(mapping(port).get("containerPort")) in ports:
                     found.append(
                         (f"container port {port['containerPort']}", (*container.path, "ports", index))
                     )
@@ -41,7 +46,7 @@ def _evidence(obj: K8sObject, cluster: Cluster) -> list[tuple[str, YamlPath]]:
         if spec.get("type") == "ExternalName":
             return []
         for index, port in enumerate(sequence(spec.get("ports"))):
-            numbers = {mapping(port).get("port"), mapping(port).get("targetPort")}
+            numbers = {_number(mapping(port).get("port")), _number(mapping(port).get("targetPort"))}
             if numbers & ports:
                 shown = mapping(port).get("port")
                 found.append((f"port {shown}", ("spec", "ports", index)))
