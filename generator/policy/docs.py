@@ -149,6 +149,20 @@ Rules judge what the cluster will do, so they read settings the way the software
   of an Envoy Gateway `BackendTrafficPolicy` (gateway.envoyproxy.io/v1alpha1) read in the same run that
   targets the route, else one that targets its Gateway; `0s` disables Envoy's route timeout. Other
   implementations' timeout policies (Traefik middlewares, Istio) are not read.
+- **LeaderWorkerSet pods** (`leaderworkerset.x-k8s.io`, every pod rule, AIA806, AIA807): the rules on pod
+  templates run on `spec.leaderWorkerTemplate.leaderTemplate` and on `.workerTemplate`, each finding at
+  the template it is about; without a leader template, the worker template makes the leaders too and is
+  checked once. Across objects, the set counts as its leaders (the labels the LWS controller adds:
+  `leaderworkerset.sigs.k8s.io/name`, `group-index: "0"`, `worker-index: "0"`) and, when `size` is over 1,
+  its workers (`worker-index` 1 and up), with the claims of `volumeClaimTemplates` and their tier labels;
+  its GPUs count once (groups x pods a group). A vLLM rank that serves no API, a `--headless` worker or
+  a Ray worker of the worker template, needs no probes, port or API key and is not a model server
+  LiteLLM must reach; every rank's own `vllm serve` options are read (AIA801), and tensor x pipeline
+  parallel spans `--nnodes` pods (or the group, for Ray: vLLM's docs/deployment/frameworks/lws.md). One
+  template for both roles whose script starts vLLM twice runs its `--headless` command in the workers.
+  A policy peer that selects the set's own pods by `leaderworkerset.sigs.k8s.io/name` is the ranks
+  reaching each other, not a caller (AIA605, AIA805). Source: kubernetes-sigs/lws,
+  api/leaderworkerset/v1/leaderworkerset_types.go.
 
 ## Rules at a glance
 

@@ -198,9 +198,7 @@ def check_object(obj: K8sObject, options: Options, result: UnitResult) -> None:
                 result.suppressed.append((item_found, own.reason(item_found.rule_id)))
             else:
                 result.findings.append(item_found)
-    summary = summarize(obj, own, facts, in_scope, shared)
-    if summary is not None:
-        result.summaries.append(summary)
+    result.summaries.extend(summarize(obj, own, facts, in_scope, shared))
 
 
 def _input_in_scope(item: Finding, objects: Sequence[K8sObject], options: Options) -> bool:

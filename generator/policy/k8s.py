@@ -5,14 +5,34 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from generator.policy.model import K8sObject, YamlPath
 
+# A LeaderWorkerSet (kubernetes-sigs/lws, api/leaderworkerset/v1/leaderworkerset_types.go) runs groups of
+# pods from two templates: `spec.leaderWorkerTemplate.leaderTemplate` (optional: it defaults to the worker
+# template) for the leader of each group, `.workerTemplate` for the other `size - 1` pods.
+LWS_KIND = "LeaderWorkerSet"
+LWS_API = "leaderworkerset.x-k8s.io/"
+# The labels the LWS controller puts on every pod of a set (same file): the set's name, the group's
+# index, and the pod's index in its group (0 for the leader, 1..size-1 for the workers).
+LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
+LWS_GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
+LWS_WORKER_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/worker-index"
 WORKLOAD_KINDS = frozenset(
-    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "Pod"}
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "Job",
+        "CronJob",
+        "Pod",
+        LWS_KIND,
+    }
 )
 LONG_RUNNING_KINDS = WORKLOAD_KINDS - {"Job", "CronJob"}
 NETWORK_POLICY_KINDS = frozenset({"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"})
@@ -43,6 +63,13 @@ def labels(metadata: Any) -> dict[str, str]:
     return {str(key): str(value) for key, value in mapping(mapping(metadata).get("labels")).items()}
 
 
+# The pod roles of a LeaderWorkerSet; a template with both roles is the worker template that also makes
+# the leaders (no `leaderTemplate`). The pod of any other workload has no role ("").
+LEADER = "leader"
+WORKER = "worker"
+LEADER_AND_WORKER = "leader and worker"
+
+
 @dataclass(frozen=True, slots=True)
 class Pod:
     """The pod template of a workload (or the Pod itself), with paths for locating findings."""
@@ -51,6 +78,12 @@ class Pod:
     spec_path: YamlPath
     metadata: dict[str, Any]
     metadata_path: YamlPath
+    role: str = ""
+
+    @property
+    def leads(self) -> bool:
+        """Whether pods of this template lead their group (every pod of a workload without groups)."""
+        return self.role != WORKER
 
     @property
     def labels(self) -> dict[str, str]:
@@ -71,19 +104,25 @@ def _template_path(kind: str) -> YamlPath | None:
     return None
 
 
-def pod_of(obj: K8sObject) -> Pod | None:
-    """The pod template of a workload, or None for other kinds or a template that is not a mapping."""
-    if "pod" not in obj.memo:
-        obj.memo["pod"] = _pod(obj)
-    pod: Pod | None = obj.memo["pod"]
-    return pod
+def pods_of(obj: K8sObject) -> tuple[Pod, ...]:
+    """The pod templates of a workload (two for a LeaderWorkerSet with its own leader template, else
+    one), or none for other kinds and templates that are not mappings. Computed once per object."""
+    if "pods" not in obj.memo:
+        obj.memo["pods"] = _group_pods(obj) if obj.kind == LWS_KIND else _pods(obj)
+    pods: tuple[Pod, ...] = obj.memo["pods"]
+    return pods
 
 
-def _pod(obj: K8sObject) -> Pod | None:
+def _pods(obj: K8sObject) -> tuple[Pod, ...]:
     base = _template_path(obj.kind)
     if base is None:
-        return None
-    template = dig(obj.data, *base) if base else obj.data
+        return ()
+    pod = _template(obj.data, base)
+    return () if pod is None else (pod,)
+
+
+def _template(data: dict[str, Any], base: YamlPath, role: str = "") -> Pod | None:
+    template = dig(data, *base) if base else data
     if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
         return None
     return Pod(
@@ -91,7 +130,48 @@ def _pod(obj: K8sObject) -> Pod | None:
         spec_path=(*base, "spec"),
         metadata=mapping(template.get("metadata")),
         metadata_path=(*base, "metadata"),
+        role=role,
     )
+
+
+LWS_TEMPLATE: YamlPath = ("spec", "leaderWorkerTemplate")
+
+
+def _group_pods(obj: K8sObject) -> tuple[Pod, ...]:
+    """The leader template then the worker template of a LeaderWorkerSet; the worker template alone (both
+    roles) when there is no leader template. Only the LWS API group's kind: another group's
+    `LeaderWorkerSet` is not known here."""
+    if not obj.api_version.startswith(LWS_API):
+        return ()
+    leader = _template(obj.data, (*LWS_TEMPLATE, "leaderTemplate"), LEADER)
+    worker = _template(obj.data, (*LWS_TEMPLATE, "workerTemplate"), WORKER)
+    if leader is None:
+        return () if worker is None else (replace(worker, role=LEADER_AND_WORKER),)
+    return (leader,) if worker is None else (leader, worker)
+
+
+def group_size(obj: K8sObject) -> int | None:
+    """The pods of one group of a LeaderWorkerSet (`leaderWorkerTemplate.size`, default 1); None when it
+    is not a whole number (a value kustomize or a chart fills in) or the object is not an LWS."""
+    if obj.kind != LWS_KIND or not obj.api_version.startswith(LWS_API):
+        return None
+    size = mapping(dig(obj.data, *LWS_TEMPLATE)).get("size", 1)
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 1 else None
+
+
+def claim_templates(obj: K8sObject) -> Iterator[tuple[dict[str, Any], YamlPath]]:
+    """(claim template, its path) of a StatefulSet's `volumeClaimTemplates` or a LeaderWorkerSet's
+    (`spec.leaderWorkerTemplate.volumeClaimTemplates`): one PVC per pod, named `<claim>-<pod>`, that the
+    pod mounts as the volume named after the claim."""
+    if obj.kind == "StatefulSet":
+        base: YamlPath = ("spec", "volumeClaimTemplates")
+    elif obj.kind == LWS_KIND and obj.api_version.startswith(LWS_API):
+        base = (*LWS_TEMPLATE, "volumeClaimTemplates")
+    else:
+        return
+    for index, template in enumerate(sequence(dig(obj.data, *base))):
+        if isinstance(template, dict):
+            yield template, (*base, index)
 
 
 @dataclass(frozen=True, slots=True)

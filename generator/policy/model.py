@@ -175,6 +175,11 @@ class Summary:
     custom: bool = False
     # Workloads holding GPUs in a pool of the profile (generator/cluster/capacity.py).
     gpu: Demand | None = None
+    # The pods of a LeaderWorkerSet are summarised once per role ("leader", "worker"; "" for other
+    # workloads), with the labels its controller adds; `ports` are the vLLM API ports (numbers and
+    # names) its leader serves on, on both roles' summaries (empty when the set does not run vLLM).
+    role: str = ""
+    ports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

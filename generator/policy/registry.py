@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, wraps
 from typing import TypeVar
 
 from generator.cluster.facts import Cluster, cluster
+from generator.policy.k8s import Pod, pods_of
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary
 
 ObjectCheck = Callable[[K8sObject, Cluster], Iterator[Hit]]
@@ -124,6 +125,21 @@ def object_rule(*, kinds: Sequence[str], **meta: object) -> Callable[[ObjectChec
         return check
 
     return decorate
+
+
+PodCheck = Callable[[K8sObject, Pod, Cluster], Iterator[Hit]]
+
+
+def each_pod(check: PodCheck) -> ObjectCheck:
+    """A check of one pod template, run on every pod template of the object (k8s.pods_of: the leader
+    and the worker templates of a LeaderWorkerSet), so a finding points into the template it is about."""
+
+    @wraps(check)
+    def run(obj: K8sObject, facts: Cluster) -> Iterator[Hit]:
+        for pod in pods_of(obj):
+            yield from check(obj, pod, facts)
+
+    return run
 
 
 def set_rule(**meta: object) -> Callable[[SetCheck], SetCheck]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cache
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import NETWORK_POLICY_KINDS, labels, mapping, pod_of, sequence
+from generator.policy.k8s import NETWORK_POLICY_KINDS, labels, mapping, pods_of, sequence
 from generator.policy.model import K8sObject
 from generator.policy.selectors import match_labels, policy_specs, selects
 
@@ -43,9 +43,9 @@ def _subset(small: dict[str, str], large: dict[str, str]) -> bool:
 def _belongs(obj: K8sObject, namespace: str, wanted: dict[str, str]) -> bool:
     if _subset(wanted, labels(obj.data.get("metadata"))):
         return True
-    pod = pod_of(obj)
-    if pod is not None:
-        return _subset(wanted, pod.labels)
+    pods = pods_of(obj)
+    if pods:
+        return any(_subset(wanted, pod.labels) for pod in pods)
     if obj.kind == "Service":
         selector = {str(k): str(v) for k, v in mapping(mapping(obj.data.get("spec")).get("selector")).items()}
         return _subset(selector, wanted)

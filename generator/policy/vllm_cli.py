@@ -32,6 +32,7 @@ SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 # Words that only prefix the command they run.
 _PREFIXES = frozenset({"exec", "env", "nohup", "time", "command"})
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
+_PUNCTUATION = ";&|()"
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 _SEARCH_SLACK = 256
 # A container's start-up script is a few lines; longer strings are not parsed (the options are unknown).
@@ -110,7 +111,7 @@ def _script_words(script: Word) -> list[Word] | None:
     if len(script.text) > MAX_SCRIPT_CHARS:
         return None
     text = script.text.replace("\\\n", "  ")
-    lexer = shlex.shlex(text.replace("\n", " \n "), posix=True, punctuation_chars=";&|()")
+    lexer = shlex.shlex(text.replace("\n", " \n "), posix=True, punctuation_chars=_PUNCTUATION)
     lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
     lexer.commenters = "#"
@@ -134,7 +135,8 @@ def _segments(words: list[Word]) -> Iterator[list[Word]]:
     """Simple commands: the words between separators, without `exec`/`env` prefixes and assignments."""
     current: list[Word] = []
     for word in [*words, Word(";", ())]:
-        if word.text in _SEPARATORS:
+        # shlex groups adjacent punctuation into one token: `$(VAR);` ends in `);`, `&&` stays whole.
+        if word.text in _SEPARATORS or (word.text and not word.text.strip(_PUNCTUATION)):
             while current and (current[0].text in _PREFIXES or _assignment(current[0].text)):
                 current.pop(0)
             if current:
@@ -188,10 +190,16 @@ def _opaque(options: list[Word]) -> bool:
 
 
 def invocation(
-    container: Container, pod: Pod, namespace: str | None, config_maps: dict[Any, Any] | None
+    container: Container,
+    pod: Pod,
+    namespace: str | None,
+    config_maps: dict[Any, Any] | None,
+    headless: bool = False,
 ) -> Invocation | None:
     """The server's options, or None when this container's command is not one this module can read
-    (a wrapper script, a shell script without `vllm serve`): its options are unknown."""
+    (a wrapper script, a shell script without `vllm serve`): its options are unknown. A script may start
+    vLLM in several ways (one pod template for the leader and the workers of a LeaderWorkerSet, the rank
+    chosen by `$LWS_WORKER_INDEX`): the first is read, or with `headless` the first `--headless` one."""
     argv = _argv(container)
     if "command" not in container.data:
         found: tuple[Word, list[Word]] | None = (
@@ -203,10 +211,10 @@ def invocation(
         if found is None:
             script = _shell_script(argv)
             words = _script_words(script) if script is not None else None
-            for segment in _segments(words or []):
-                found = _server_options(segment)
-                if found is not None:
-                    break
+            servers = [server for segment in _segments(words or []) if (server := _server_options(segment))]
+            ranks = [server for server in servers if any(word.text == "--headless" for word in server[1])]
+            chosen = ranks if headless and ranks else servers
+            found = chosen[0] if chosen else None
     if found is None:
         return None
     marker, options = found

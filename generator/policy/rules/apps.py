@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from generator.cluster.facts import Cluster, cluster_for
-from generator.policy.k8s import mapping, sequence
+from generator.policy.k8s import LWS_KIND, mapping, sequence
 from generator.policy.model import Applies, Hit, Severity, Summary
 from generator.policy.registry import set_rule
 
@@ -338,15 +338,19 @@ def pdb_blocks_drain(summaries: Sequence[Summary], cluster: Cluster) -> Iterator
         if minimum == "100%":
             yield budget, Hit(("spec", "minAvailable"), "minAvailable 100% allows no eviction")
         elif isinstance(minimum, int):
+            # The pods of each workload it selects (a LeaderWorkerSet's leaders and workers together).
+            pods: dict[str, int] = {}
             for workload in _budget_pods(budget, workloads):
-                replicas = 1 if workload.replicas is None else workload.replicas
+                pods[workload.ref] = pods.get(workload.ref, 0) + (
+                    1 if workload.replicas is None else workload.replicas
+                )
+            for ref, replicas in pods.items():
                 if minimum >= replicas:
                     yield (
                         budget,
                         Hit(
                             ("spec", "minAvailable"),
-                            f"minAvailable {minimum} with {replicas} "
-                            f"replica(s) of {workload.ref} allows no eviction",
+                            f"minAvailable {minimum} with {replicas} replica(s) of {ref} allows no eviction",
                         ),
                     )
                     break
@@ -362,9 +366,11 @@ def pdb_blocks_drain(summaries: Sequence[Summary], cluster: Cluster) -> Iterator
     quote=None,
     why="A ReadWriteOnce volume attaches to one node: the second replica of a Deployment sharing the "
     "claim stays Pending (or, on one node, two pods write the same files). GPU and model servers keep "
-    "one replica with `strategy: Recreate`.",
-    fix="Set `replicas: 1` (and `strategy: Recreate`), or use a StatefulSet with volumeClaimTemplates "
-    "for one volume per replica.",
+    "one replica with `strategy: Recreate`. The pods of a LeaderWorkerSet (its groups' leaders and "
+    "workers, which a multi-node model spreads over several nodes) are counted together for a claim their "
+    "templates mount; its volumeClaimTemplates give each pod its own.",
+    fix="Set `replicas: 1` (and `strategy: Recreate`), or use a StatefulSet (or a LeaderWorkerSet's) "
+    "volumeClaimTemplates for one volume per pod.",
 )
 def replicas_with_rwo_pvc(summaries: Sequence[Summary], cluster: Cluster) -> Iterator[tuple[Summary, Hit]]:
     del cluster
@@ -373,6 +379,7 @@ def replicas_with_rwo_pvc(summaries: Sequence[Summary], cluster: Cluster) -> Ite
         for claim in _of(summaries, "PersistentVolumeClaim")
         if RWO_MODES & set(map(str, sequence(mapping(claim.spec).get("accessModes"))))
     }
+    yield from _sets_sharing(summaries, rwo)
     for workload in summaries:
         if workload.kind not in SCALED_KINDS or (workload.replicas or 1) <= 1:
             continue
@@ -383,5 +390,35 @@ def replicas_with_rwo_pvc(summaries: Sequence[Summary], cluster: Cluster) -> Ite
                 Hit(
                     ("spec", "replicas"),
                     f"{workload.replicas} replicas share the ReadWriteOnce PVC {', '.join(shared)}",
+                ),
+            )
+
+
+def _sets_sharing(
+    summaries: Sequence[Summary], rwo: set[tuple[str | None, str]]
+) -> Iterator[tuple[Summary, Hit]]:
+    """LeaderWorkerSets whose pods (leaders and workers: one summary per role) mount one ReadWriteOnce
+    PVC declared as a volume (a claim template is one PVC per pod, never a declared PVC)."""
+    roles: dict[str, list[Summary]] = {}
+    for summary in summaries:
+        if summary.kind == LWS_KIND and summary.role:
+            roles.setdefault(summary.ref, []).append(summary)
+    for members in roles.values():
+        mounting: dict[str, int] = {}
+        for member in members:
+            for name, _ in member.claims:
+                if (member.namespace, name) in rwo:
+                    mounting[name] = mounting.get(name, 0) + (
+                        1 if member.replicas is None else member.replicas
+                    )
+        shared = [(name, pods) for name, pods in mounting.items() if pods > 1]
+        if shared:
+            name, pods = shared[0]
+            yield (
+                members[0],
+                Hit(
+                    ("spec", "leaderWorkerTemplate", "size"),
+                    f"{pods} pods of the set share the ReadWriteOnce PVC {name}; a pod on another node "
+                    "cannot attach it",
                 ),
             )

@@ -21,9 +21,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import WORKLOAD_KINDS, mapping, pod_of, sequence
+from generator.policy.k8s import WORKLOAD_KINDS, Pod, claim_templates, mapping, sequence
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary, YamlPath
-from generator.policy.registry import object_rule, set_rule
+from generator.policy.registry import each_pod, object_rule, set_rule
 from generator.policy.selectors import selects
 
 SECTION = "Model Storage Pattern > Requirements"
@@ -43,20 +43,17 @@ def _listed(annotations: dict[str, Any], key: str) -> set[str]:
     return {part.strip() for part in str(annotations.get(key) or "").split(",") if part.strip()}
 
 
-def _pvc_volumes(obj: K8sObject) -> Iterator[tuple[str, str]]:
-    """(pod volume name, claim name) of every PVC-backed volume of a workload's pods."""
-    pod = pod_of(obj)
-    if pod is None:
-        return
+def _pvc_volumes(obj: K8sObject, pod: Pod) -> Iterator[tuple[str, str]]:
+    """(pod volume name, claim name) of every PVC-backed volume of a pod template (a claim template's
+    volume is named after the claim)."""
     for volume in sequence(pod.spec.get("volumes")):
         claim = mapping(mapping(volume).get("persistentVolumeClaim")).get("claimName")
         if claim is not None:
             yield str(mapping(volume).get("name", "")), str(claim)
-    if obj.kind == "StatefulSet":
-        for template in sequence(mapping(obj.data.get("spec")).get("volumeClaimTemplates")):
-            name = str(mapping(mapping(template).get("metadata")).get("name", ""))
-            if name:
-                yield name, name
+    for template, _ in claim_templates(obj):
+        name = str(mapping(template.get("metadata")).get("name", ""))
+        if name:
+            yield name, name
 
 
 @object_rule(
@@ -76,18 +73,16 @@ def _pvc_volumes(obj: K8sObject) -> Iterator[tuple[str, str]]:
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
-def pod_volume_backup_annotation(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def pod_volume_backup_annotation(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     if cluster.backup_mechanism != "pod-annotation":
-        return
-    pod = pod_of(obj)
-    if pod is None:
         return
     annotations = mapping(pod.metadata.get("annotations"))
     where: YamlPath = (
         (*pod.metadata_path, "annotations") if "annotations" in pod.metadata else pod.metadata_path
     )
     opted_in, excluded = _listed(annotations, BACKUP_VOLUMES), _listed(annotations, EXCLUDED_VOLUMES)
-    for volume, claim in _pvc_volumes(obj):
+    for volume, claim in _pvc_volumes(obj, pod):
         if is_cache(volume, claim):
             continue
         if cluster.default_volumes_to_fs_backup and volume in excluded:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import mapping
+from generator.policy.k8s import LWS_NAME_LABEL, mapping
 from generator.policy.model import Hit, Peer, Severity, Summary
 from generator.policy.registry import set_rule
 from generator.policy.rules import netpol
@@ -117,6 +117,19 @@ def _admitted(peer: Peer, cluster: Cluster) -> bool:
     )
 
 
+def _own_group(peer: Peer, server: Summary) -> bool:
+    """A peer that is the server's own LeaderWorkerSet (its pods' `leaderworkerset.sigs.k8s.io/name`, in
+    its namespace): the ranks of one multi-node engine talk to each other, they do not call the API."""
+    group = (server.pod_labels or {}).get(LWS_NAME_LABEL)
+    selector = match_labels(peer.selector)
+    return (
+        group is not None
+        and peer.namespaces == (server.namespace,)
+        and selector.get(LWS_NAME_LABEL) == group
+        and not peer.selector.get("matchExpressions")
+    )
+
+
 def _admits_nobody(peer: Peer) -> bool:
     """A Cilium selector with a key Cilium never sets matches no pod (AIA610 reports it)."""
     return any(unknown_key(str(key)) for key in mapping(peer.selector.get("matchLabels")))
@@ -144,8 +157,10 @@ def _describe(peer: Peer) -> str:
     "`--api-key` or LLAMA_API_KEY; Ollama has no API key, so a route to it is always reported), and an "
     "ingress peer of a policy selecting the server that is neither LiteLLM's pods ({litellm_namespace}, "
     "{litellm_selector}) nor a gateway ({gateway_namespaces}) or monitoring namespace: another app's pods, "
-    "of its namespace or another. Cilium policies under `network.policy_engine: cilium`, NetworkPolicies "
-    "under `kubernetes`. A peer of another namespace is also ingress beyond the gateway (AIA604).",
+    "of its namespace or another. The pods of the server's own LeaderWorkerSet (selected by "
+    "`leaderworkerset.sigs.k8s.io/name`) are its other ranks, not callers. Cilium policies under "
+    "`network.policy_engine: cilium`, NetworkPolicies under `kubernetes`. A peer of another namespace is "
+    "also ingress beyond the gateway (AIA604).",
     fix="Route apps to the model through LiteLLM ({litellm_url}): admit only LiteLLM's pods in the server's "
     "policy, and give a route to the server an API key (`--api-key` from a Secret) or remove it.",
 )
@@ -163,6 +178,8 @@ def model_server_reachable_past_litellm(
         for policy in _policies_selecting(server, policies, engine):
             for peer in policy.peers:
                 if peer.direction != "ingress" or _admitted(peer, cluster) or _admits_nobody(peer):
+                    continue
+                if _own_group(peer, server):
                     continue
                 if (policy.ref, peer.path) in reported:
                     continue

@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 
 from generator.cluster.capacity import affinity_requires, selected_pool, tolerates
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import WORKLOAD_KINDS, Container, Pod, containers, mapping, pod_of, sequence
+from generator.policy.k8s import WORKLOAD_KINDS, Container, Pod, containers, mapping, sequence
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary, YamlPath
-from generator.policy.registry import object_rule, set_rule
+from generator.policy.registry import each_pod, object_rule, set_rule
 
 SECTION = "GPU Access Pattern"
 
@@ -42,10 +42,8 @@ def uses_gpu(pod: Pod) -> bool:
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
-def gpu_resource_name(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    pod = pod_of(obj)
-    if pod is None:
-        return
+@each_pod
+def gpu_resource_name(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     for container in containers(pod):
         for section, key, path in gpu_keys(container):
             if key != cluster.gpu_resource:
@@ -72,10 +70,8 @@ def gpu_resource_name(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
-def gpu_requests_equal_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    pod = pod_of(obj)
-    if pod is None:
-        return
+@each_pod
+def gpu_requests_equal_limits(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     gpu = cluster.gpu_resource
     for container in containers(pod):
         resources = mapping(container.data.get("resources"))
@@ -113,9 +109,9 @@ def _shown(pairs: tuple[tuple[str, str], ...]) -> str:
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
-def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    pod = pod_of(obj)
-    if pod is None or not uses_gpu(pod):
+@each_pod
+def gpu_node_selector(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
+    if not uses_gpu(pod):
         return
     if len(cluster.gpu_pools) > 1 and selected_pool(pod.spec, cluster.gpu_pools) is not None:
         return  # the nodes of another pool of the profile (gpu.pools)
@@ -160,9 +156,9 @@ def gpu_node_selector(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
-def gpu_toleration(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    pod = pod_of(obj)
-    if pod is None or not uses_gpu(pod):
+@each_pod
+def gpu_toleration(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
+    if not uses_gpu(pod):
         return
     tolerations = pod.spec.get("tolerations")
     written = [(index, item) for index, item in enumerate(sequence(tolerations)) if isinstance(item, dict)]

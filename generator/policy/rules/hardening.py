@@ -13,13 +13,14 @@ from generator.policy.k8s import (
     LONG_RUNNING_KINDS,
     WORKLOAD_KINDS,
     Container,
+    Pod,
     containers,
     dig,
     mapping,
-    pod_of,
 )
 from generator.policy.model import Applies, Hit, K8sObject, Severity, YamlPath
-from generator.policy.registry import object_rule
+from generator.policy.registry import each_pod, object_rule
+from generator.policy.rules.serving import is_vllm, serves_api
 
 SECTION = "AI Applications - Specialized Patterns > header (the inherited general Kubernetes rules)"
 QUOTE = "INHERITS FROM: /k8s/AGENTS.md"
@@ -56,11 +57,9 @@ def _where(container: Container, *keys: str) -> YamlPath:
     applies=Applies.SCOPE,
     kinds=KINDS,
 )
-def run_as_non_root(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def run_as_non_root(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
     pod_context = mapping(pod.spec.get("securityContext"))
     pod_path = (*pod.spec_path, "securityContext")
     for container in containers(pod):
@@ -99,11 +98,9 @@ def run_as_non_root(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=KINDS,
 )
-def no_privilege_escalation(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def no_privilege_escalation(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
     for container in containers(pod):
         context = _context(container)
         if context.get("privileged") is True:
@@ -131,11 +128,9 @@ def no_privilege_escalation(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=KINDS,
 )
-def drop_all_capabilities(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def drop_all_capabilities(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
     for container in containers(pod):
         drop = dig(container.data, "securityContext", "capabilities", "drop")
         if not isinstance(drop, list) or "ALL" not in drop:
@@ -159,11 +154,9 @@ def drop_all_capabilities(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=KINDS,
 )
-def seccomp_runtime_default(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def seccomp_runtime_default(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
     pod_type = dig(pod.spec, "securityContext", "seccompProfile", "type")
     for container in containers(pod):
         own = dig(container.data, "securityContext", "seccompProfile", "type")
@@ -195,11 +188,9 @@ def seccomp_runtime_default(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=KINDS,
 )
-def resource_requests_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def resource_requests_limits(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
     for container in containers(pod):
         resources = mapping(container.data.get("resources"))
         missing = [
@@ -222,18 +213,19 @@ def resource_requests_limits(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     section=SECTION,
     quote=QUOTE,
     why="Without a readiness probe traffic reaches a model server that is still loading; without a liveness "
-    "or startup probe a hung server is never restarted. Jobs, CronJobs and init containers are exempt.",
+    "or startup probe a hung server is never restarted. Jobs, CronJobs and init containers are exempt, and "
+    "so is a vLLM rank that serves no API: a `--headless` worker of a multi-node engine, or a Ray worker "
+    "in the worker template of a LeaderWorkerSet (its group restart policy replaces it with the group).",
     fix="Add readinessProbe and livenessProbe (and a startupProbe for slow model loading) on the app's "
     "health endpoint.",
     applies=Applies.SCOPE,
     kinds=sorted(LONG_RUNNING_KINDS),
 )
-def probes(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
+@each_pod
+def probes(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     for container in containers(pod, init=False):
+        if is_vllm(container, cluster.vllm_marker) and not serves_api(obj, pod, container, not pod.leads):
+            continue  # a vLLM rank of a multi-node group that serves nothing: no endpoint to probe
         missing = []
         if "readinessProbe" not in container.data:
             missing.append("readinessProbe")
@@ -257,11 +249,9 @@ def probes(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=KINDS,
 )
-def image_tag(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def image_tag(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
     for container in containers(pod):
         image = container.data.get("image")
         if not isinstance(image, str) or not image.strip():

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import NETWORK_POLICY_KINDS, mapping, sequence
+from generator.policy.k8s import LWS_NAME_LABEL, NETWORK_POLICY_KINDS, mapping, sequence
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary
 from generator.policy.registry import object_rule, set_rule
 from generator.policy.roles import services
@@ -499,6 +499,8 @@ def _ingress(obj: K8sObject, cluster: Cluster) -> Iterator[tuple[str, Hit]]:
                     continue  # a key Cilium never sets: the peer admits nobody (AIA610 says so)
                 peer = _peer(selector, obj, cluster)
                 where = (*path, "fromEndpoints", position)
+                if peer == "own" and LWS_NAME_LABEL in match_labels(selector):
+                    continue  # the ranks of a LeaderWorkerSet reach each other (AIA605's why)
                 if peer == "own":
                     shown = ", ".join(
                         f"{key}={value}"
@@ -587,7 +589,9 @@ def ingress_not_from_gateway(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     "CiliumNetworkPolicy that names neither `k8s:io.kubernetes.pod.namespace` (in matchLabels or "
     "matchExpressions) nor a key on the namespace's labels (`io.cilium.k8s.namespace.labels.*`) selects pods "
     "of the policy's own namespace (Cilium adds it; `...namespace.labels.kubernetes.io/metadata.name` is the "
-    "namespace's name).",
+    "namespace's name). Not shown: a peer selecting the pods of a LeaderWorkerSet by "
+    "`leaderworkerset.sigs.k8s.io/name`, the other ranks of a multi-node model server, which must reach "
+    "each other.",
     fix="Nothing to do when the peers are the app's own parts; prefer selecting them by label "
     "(`matchLabels: {{app.kubernetes.io/name: <peer>}}`) over every pod of the namespace (`{{}}`).",
     kinds=sorted(NETWORK_POLICY_KINDS),

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import WORKLOAD_KINDS, containers, mapping, pod_of, sequence
+from generator.policy.k8s import WORKLOAD_KINDS, Pod, claim_templates, containers, mapping, sequence
 from generator.policy.model import Hit, K8sObject, Severity
-from generator.policy.registry import object_rule
+from generator.policy.registry import each_pod, object_rule
 
 FAMILY = "apps"
 
@@ -46,20 +46,22 @@ def system_namespace_owned(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     section=None,
     quote=None,
     why="The API server refuses a pod whose container mounts a volume the pod does not declare "
-    "(`volumeMounts[].name: Not found`): the Deployment is accepted, but no pod is ever created.",
+    "(`volumeMounts[].name: Not found`): the Deployment is accepted, but no pod is ever created. The "
+    "volumeClaimTemplates of a StatefulSet or a LeaderWorkerSet are volumes of their pods, named after "
+    "the claim.",
     fix="Add the volume to `spec.volumes` (a PVC, an emptyDir, a ConfigMap), or remove the mount.",
     kinds=sorted(WORKLOAD_KINDS),
 )
-def volume_mount_without_volume(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def volume_mount_without_volume(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
-    volumes = {mapping(volume).get("name") for volume in sequence(pod.spec.get("volumes"))}
+    volumes = {str(mapping(volume).get("name")) for volume in sequence(pod.spec.get("volumes"))}
+    # A claim template is a volume of every pod, named after the claim (StatefulSet, LeaderWorkerSet).
+    volumes.update(str(mapping(template.get("metadata")).get("name")) for template, _ in claim_templates(obj))
     for container in containers(pod):
         for index, mount in enumerate(sequence(container.data.get("volumeMounts"))):
             name = mapping(mount).get("name")
-            if name not in volumes:
+            if str(name) not in volumes:
                 yield Hit(
                     (*container.path, "volumeMounts", index, "name"),
                     f'{container.label} mounts volume "{name}", which the pod does not declare',

@@ -16,7 +16,7 @@ from generator.policy.k8s import (
     is_wildcard_address,
     mapping,
     name_tokens,
-    pod_of,
+    pods_of,
     sequence,
     url_host,
 )
@@ -111,8 +111,7 @@ def _cilium_pattern(pattern: str) -> re.Pattern[str]:
 
 def _text_places(obj: K8sObject) -> Iterator[tuple[str, str, YamlPath]]:
     """(what, text, path) of every string where an app could name an LLM endpoint."""
-    pod = pod_of(obj)
-    if pod is not None:
+    for pod in pods_of(obj):
         for container in containers(pod):
             for name, value, path in env_values(container):
                 yield f"{container.label} env {name}", value, path
@@ -120,7 +119,7 @@ def _text_places(obj: K8sObject) -> Iterator[tuple[str, str, YamlPath]]:
                 for index, value in enumerate(sequence(container.data.get(field))):
                     if isinstance(value, str):
                         yield f"{container.label} {field}[{index}]", value, (*container.path, field, index)
-    elif obj.kind == "ConfigMap":
+    if obj.kind == "ConfigMap":
         for key, value in mapping(obj.data.get("data")).items():
             if isinstance(value, str):
                 yield f"ConfigMap key {key}", value, ("data", key)
@@ -199,12 +198,11 @@ def direct_provider_host(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
 
 def _config_entries(obj: K8sObject) -> Iterator[tuple[str, str, str, YamlPath]]:
     """(what, key, value, path) of env entries and ConfigMap keys."""
-    pod = pod_of(obj)
-    if pod is not None:
+    for pod in pods_of(obj):
         for container in containers(pod):
             for name, value, path in env_values(container):
                 yield f"{container.label} env", name, value, path
-    elif obj.kind == "ConfigMap":
+    if obj.kind == "ConfigMap":
         for key, value in mapping(obj.data.get("data")).items():
             if isinstance(value, str):
                 yield "ConfigMap key", str(key), value, ("data", key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import WORKLOAD_KINDS, containers, mapping, pod_of, sequence
+from generator.policy.k8s import WORKLOAD_KINDS, containers, mapping, pods_of, sequence
 from generator.policy.model import Hit, K8sObject, Severity, YamlPath
 from generator.policy.registry import object_rule
 from generator.policy.rules.providers import reaches, url_keys
@@ -19,28 +19,34 @@ def _image_repository(image: str) -> str:
     return last.split(":")[0].lower()
 
 
+def _number(value: object) -> int | None:
+    """A port number as written (a name or a malformed value is none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _evidence(obj: K8sObject, cluster: Cluster) -> list[tuple[str, YamlPath]]:
     """What shows that the object runs or serves a Qdrant: (description, path), strongest first."""
     ports = {cluster.qdrant_port, *cluster.qdrant_ports}
     found: list[tuple[str, YamlPath]] = []
-    pod = pod_of(obj)
-    if pod is not None:
+    pods = pods_of(obj)
+    for pod in pods:
         for container in containers(pod):
             image = container.data.get("image")
             if isinstance(image, str) and _image_repository(image) == "qdrant":
                 found.append((f"image {image}", (*container.path, "image")))
+    for pod in pods:
         for container in containers(pod):
             for index, port in enumerate(sequence(container.data.get("ports"))):
-                if mapping(port).get("containerPort") in ports:
+                if _number(mapping(port).get("containerPort")) in ports:
                     found.append(
                         (f"container port {port['containerPort']}", (*container.path, "ports", index))
                     )
-    elif obj.kind == "Service":
+    if obj.kind == "Service":
         spec = mapping(obj.data.get("spec"))
         if spec.get("type") == "ExternalName":
             return []
         for index, port in enumerate(sequence(spec.get("ports"))):
-            numbers = {mapping(port).get("port"), mapping(port).get("targetPort")}
+            numbers = {_number(mapping(port).get("port")), _number(mapping(port).get("targetPort"))}
             if numbers & ports:
                 shown = mapping(port).get("port")
                 found.append((f"port {shown}", ("spec", "ports", index)))

@@ -6,9 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import WORKLOAD_KINDS, Container, containers, env_values, mapping, pod_of, sequence
+from generator.policy.k8s import (
+    LEADER_AND_WORKER,
+    LWS_KIND,
+    WORKLOAD_KINDS,
+    Container,
+    Pod,
+    containers,
+    env_values,
+    group_size,
+    mapping,
+    sequence,
+)
 from generator.policy.model import Hit, K8sObject, Severity, Summary
-from generator.policy.registry import object_rule, set_rule
+from generator.policy.registry import each_pod, object_rule, set_rule
 from generator.policy.selectors import NAMESPACE_KEY, match_labels, policy_specs
 from generator.policy.vllm_cli import CONFIG_MAPS, Invocation, Option, invocation
 
@@ -41,21 +52,36 @@ def is_vllm(container: Container, marker: str) -> bool:
     return marker in image or any(marker in word.lower() for word in _words(container)[:3])
 
 
-def server_invocation(obj: K8sObject, container: Container) -> Invocation | None:
+def server_invocation(obj: K8sObject, pod: Pod, container: Container) -> Invocation | None:
     """The vLLM server options of a container (command line, shell script, --config file)."""
-    pod = pod_of(obj)
-    if pod is None:
-        return None
     return invocation(container, pod, obj.namespace, obj.memo.get(CONFIG_MAPS))
 
 
-def _servers(obj: K8sObject, cluster: Cluster) -> Iterator[Container]:
-    pod = pod_of(obj)
-    if pod is None:
-        return
+def vllm_containers(pod: Pod, cluster: Cluster) -> Iterator[Container]:
+    """The containers of a pod that run vLLM (its image or its command)."""
     for container in containers(pod, init=False):
         if is_vllm(container, cluster.vllm_marker):
             yield container
+
+
+def headless(found: Invocation | None) -> bool:
+    """A vLLM `--headless` rank: it joins a multi-node engine and starts no API server (vLLM's
+    docs/serving/parallelism_scaling.md, "Running vLLM with MultiProcessing"; vllm/entrypoints/cli/serve.py
+    sets no API server for `--headless` and runs the engine's workers only): no port, no API key, no
+    health endpoint."""
+    return found is not None and found.option("--headless") is not None
+
+
+def serves_api(obj: K8sObject, pod: Pod, container: Container, role_worker: bool) -> bool:
+    """Whether a vLLM container serves the OpenAI API: not a `--headless` rank; and, in the worker pods
+    of a LeaderWorkerSet, only a `vllm serve` this module reads: a Ray worker (`ray start --address=...
+    --block`, the vLLM docs' LWS example) only lends its GPUs to the leader's engine."""
+    # One template for both roles: its workers run the script's `--headless` command, if it has one.
+    both = role_worker and pod.role == LEADER_AND_WORKER
+    found = invocation(container, pod, obj.namespace, obj.memo.get(CONFIG_MAPS), headless=both)
+    if headless(found):
+        return False
+    return found is not None or not role_worker
 
 
 @object_rule(
@@ -72,9 +98,11 @@ def _servers(obj: K8sObject, cluster: Cluster) -> Iterator[Container]:
     "`aiapp new` computes it).",
     kinds=sorted(WORKLOAD_KINDS),
 )
-def vllm_without_max_model_len(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    for container in _servers(obj, cluster):
-        found = server_invocation(obj, container)
+@each_pod
+def vllm_without_max_model_len(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
+    # Every rank builds its engine from its own options, a `--headless` worker's too.
+    for container in vllm_containers(pod, cluster):
+        found = server_invocation(obj, pod, container)
         if found is not None and found.complete and found.option("--max-model-len") is None:
             yield Hit(
                 found.marker.path,
@@ -114,29 +142,42 @@ def _count(found: Option | None) -> int | None:
     fix="Set `--tensor-parallel-size` to the container's `{gpu_resource}` limit.",
     kinds=sorted(WORKLOAD_KINDS),
 )
-def tensor_parallel_not_gpu_count(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    for container in _servers(obj, cluster):
+@each_pod
+def tensor_parallel_not_gpu_count(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
+    for container in vllm_containers(pod, cluster):
         gpus = _gpus(container, cluster)
-        found = server_invocation(obj, container)
+        found = server_invocation(obj, pod, container)
         if gpus is None or found is None:
             continue
         tp_flag = found.option("--tensor-parallel-size", "-tp")
         pp_flag = found.option("--pipeline-parallel-size", "-pp")
+        nodes_flag = found.option("--nnodes")
         if not found.complete and (tp_flag is None or pp_flag is None):
             continue  # an option not seen may set them
         tp, pp = _count(tp_flag), _count(pp_flag)
-        if tp is None or pp is None or tp * pp == gpus:
+        nodes = _nodes(obj, nodes_flag)
+        if tp is None or pp is None or nodes is None or tp * pp == gpus * nodes:
             continue
         word = tp_flag.word if tp_flag is not None else None
         path = word.path if word is not None else found.marker.path
         split = f"{tp} x {pp} (tensor x pipeline parallel)" if pp != 1 else f"tensor-parallel size {tp}"
         if any(found is not None and found.from_config for found in (tp_flag, pp_flag)):
             split += " (from its --config file)"
+        uses = f"{tp * pp}" if nodes == 1 else f"{tp * pp} over {nodes} pods ({tp * pp / nodes:g} a pod)"
         yield Hit(
             path,
-            f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {tp * pp}",
+            f"{container.label} has {gpus} GPU(s) but vLLM's {split} uses {uses}",
             word.offset if word is not None else found.marker.offset,
         )
+
+
+def _nodes(obj: K8sObject, given: Option | None) -> int | None:
+    """The pods one vLLM engine spans: `--nnodes` (multiprocessing across nodes), else the group size of
+    a LeaderWorkerSet (a Ray cluster of the group's pods: vLLM's docs/deployment/frameworks/lws.md sets
+    tensor x pipeline parallel to the GPUs of the whole group), else one. None when unknown."""
+    if given is not None:
+        return _count(given)
+    return group_size(obj) if obj.kind == LWS_KIND else 1
 
 
 def _writable_mounts(container: Container) -> list[str]:
@@ -165,11 +206,9 @@ def _read_only_root(container: Container) -> bool:
     fix="Point the variable into a writable volume mount of the container (the cache PVC, or /tmp).",
     kinds=sorted(WORKLOAD_KINDS),
 )
-def cache_on_read_only_path(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
+@each_pod
+def cache_on_read_only_path(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     del cluster
-    pod = pod_of(obj)
-    if pod is None:
-        return
     for container in containers(pod):
         if not _read_only_root(container):
             continue
@@ -239,16 +278,14 @@ def _requires_key(container: Container, engine: str) -> bool:
     )
 
 
-def served_engine(obj: K8sObject, cluster: Cluster) -> tuple[str, bool]:
-    """The model server engine of a workload ("" when none serves a model) and whether every serving
-    container requires an API key of its callers."""
-    pod = pod_of(obj)
-    if pod is None:
-        return "", False
+def served_engine(obj: K8sObject, pod: Pod, cluster: Cluster, role_worker: bool = False) -> tuple[str, bool]:
+    """The model server engine of a pod template ("" when none serves a model) and whether every serving
+    container requires an API key of its callers (a vLLM rank that serves no API: see serves_api)."""
     found = [
         (container, engine)
         for container in containers(pod, init=False)
         if (engine := _engine(container, cluster))
+        and (engine != "vllm" or serves_api(obj, pod, container, role_worker))
     ]
     if not found:
         return "", False
@@ -258,9 +295,29 @@ def served_engine(obj: K8sObject, cluster: Cluster) -> tuple[str, bool]:
 ENGINE_NAMES = {"vllm": "vLLM", OLLAMA: "Ollama", LLAMA_CPP: "llama.cpp"}
 
 
-def is_model_server(obj: K8sObject, cluster: Cluster) -> bool:
-    """A workload that serves a model: a vLLM container."""
-    return any(True for _ in _servers(obj, cluster))
+VLLM_DEFAULT_PORT = "8000"  # `vllm serve` without `--port` (docs.vllm.ai, "OpenAI-Compatible Server")
+
+
+def api_ports(obj: K8sObject, pod: Pod, cluster: Cluster) -> tuple[str, ...]:
+    """The ports (numbers and names, as text) on which the vLLM containers of a pod serve the API:
+    `--port` (else vLLM's default) and the name of a containerPort with that number."""
+    found: list[str] = []
+    for container in vllm_containers(pod, cluster):
+        if not serves_api(obj, pod, container, not pod.leads):
+            continue
+        given = server_invocation(obj, pod, container)
+        option = given.option("--port") if given is not None else None
+        port = option.value if option is not None and option.value else VLLM_DEFAULT_PORT
+        found.append(port)
+        for entry in map(mapping, sequence(container.data.get("ports"))):
+            if str(entry.get("containerPort")) == port and entry.get("name"):
+                found.append(str(entry["name"]))
+    return tuple(dict.fromkeys(found))
+
+
+def is_model_server(obj: K8sObject, pod: Pod, cluster: Cluster, role_worker: bool = False) -> bool:
+    """A pod template that serves a model: a vLLM container serving the API (serves_api)."""
+    return any(serves_api(obj, pod, container, role_worker) for container in vllm_containers(pod, cluster))
 
 
 @set_rule(

@@ -8,9 +8,18 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from generator.cluster.facts import Cluster
-from generator.policy.k8s import WORKLOAD_KINDS, containers, labels, mapping, pod_of, sequence
+from generator.policy.k8s import (
+    LWS_KIND,
+    WORKLOAD_KINDS,
+    Pod,
+    claim_templates,
+    containers,
+    labels,
+    mapping,
+    sequence,
+)
 from generator.policy.model import Applies, Hit, K8sObject, Severity, Summary, YamlPath
-from generator.policy.registry import object_rule, set_rule
+from generator.policy.registry import each_pod, object_rule, set_rule
 
 SECTION = "Model Storage Pattern"
 COMPONENT_LABEL = "app.kubernetes.io/component"
@@ -21,23 +30,22 @@ _MODEL_PATH = re.compile(r"(^|/)[^/]*(model|huggingface)[^/]*(/|$)", re.IGNORECA
 
 
 def claims_of(obj: K8sObject) -> Iterator[tuple[str, dict[str, Any], dict[str, Any], YamlPath]]:
-    """(label, metadata, spec, path) of the PVC, or of each volumeClaimTemplate of a StatefulSet."""
+    """(label, metadata, spec, path) of the PVC, or of each volumeClaimTemplate of a StatefulSet or a
+    LeaderWorkerSet."""
     if obj.kind == "PersistentVolumeClaim":
         yield f'PVC "{obj.name}"', mapping(obj.data.get("metadata")), mapping(obj.data.get("spec")), ()
-    elif obj.kind == "StatefulSet":
-        templates = sequence(mapping(obj.data.get("spec")).get("volumeClaimTemplates"))
-        for index, template in enumerate(templates):
-            if isinstance(template, dict):
-                metadata = mapping(template.get("metadata"))
-                yield (
-                    f'volumeClaimTemplate "{metadata.get("name", index)}"',
-                    metadata,
-                    mapping(template.get("spec")),
-                    ("spec", "volumeClaimTemplates", index),
-                )
+        return
+    for template, path in claim_templates(obj):
+        metadata = mapping(template.get("metadata"))
+        yield (
+            f'volumeClaimTemplate "{metadata.get("name", path[-1])}"',
+            metadata,
+            mapping(template.get("spec")),
+            path,
+        )
 
 
-CLAIM_KINDS = ("PersistentVolumeClaim", "StatefulSet")
+CLAIM_KINDS = ("PersistentVolumeClaim", "StatefulSet", LWS_KIND)
 
 
 @object_rule(
@@ -159,10 +167,8 @@ def model_pvc_gfs(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
     applies=Applies.SCOPE,
     kinds=sorted(WORKLOAD_KINDS),
 )
-def model_on_ephemeral_volume(obj: K8sObject, cluster: Cluster) -> Iterator[Hit]:
-    pod = pod_of(obj)
-    if pod is None:
-        return
+@each_pod
+def model_on_ephemeral_volume(obj: K8sObject, pod: Pod, cluster: Cluster) -> Iterator[Hit]:
     mounts: dict[str, list[str]] = {}
     for container in containers(pod):
         for mount in sequence(container.data.get("volumeMounts")):
