@@ -177,6 +177,7 @@ def _workload(
     role: str = "",
     added: dict[str, str] | None = None,
     ports: tuple[str, ...] = (),
+    spec: dict[str, Any] | None = None,
 ) -> Summary:
     """The summary of the pods made from one pod template; `added`: the labels a controller adds."""
     tier_label = cluster.backup_tier_label
@@ -208,6 +209,7 @@ def _workload(
         gpu=gpu,
         role=role,
         ports=ports,
+        spec=spec,
     )
 
 
@@ -226,11 +228,10 @@ def _group(
     groups = groups if isinstance(groups, int) and not isinstance(groups, bool) else None
     ports = api_ports(obj, pods[0], cluster)
     added = {LWS_NAME_LABEL: obj.name, LWS_GROUP_INDEX_LABEL: "0"}
-    found = [
-        _workload(
-            obj, pods[0], cluster, summary, gpu, groups, LEADER, {**added, LWS_WORKER_INDEX_LABEL: "0"}, ports
-        )
-    ]
+    # How the controller names the group's headless Services (AIA808).
+    network = {"networkConfig": mapping(mapping(obj.data.get("spec")).get("networkConfig"))}
+    leader_labels = {**added, LWS_WORKER_INDEX_LABEL: "0"}
+    found = [_workload(obj, pods[0], cluster, summary, gpu, groups, LEADER, leader_labels, ports, network)]
     if size is None or size > 1:
         workers = None if groups is None or size is None else groups * (size - 1)
         found.append(

@@ -477,3 +477,28 @@ def test_odd_leaderworkersets_are_read_without_a_rule_failing(tmp_path: Path) ->
     report = check(root)
     assert not [note for note in report.notes if "internal error" in note], report.notes
     assert [rule for rule, *_ in found(report)] == ["AIA807"]  # the second: its port 8000 is vLLM's
+
+
+UNIQUE = "{subdomainPolicy: UniquePerReplica}"
+
+
+def test_aia808_a_service_named_like_the_set_keeps_its_headless_service_away(tmp_path: Path) -> None:
+    clash = copy(tmp_path / "a", service_yaml=[('  name: "llama-405b"', '  name: "llama-405b-group"')])
+    assert [(rule, name) for rule, name, *_ in found(check(clash))] == [("AIA808", "service.yaml")]
+    # Twins: a headless Service of that name (as the controller would make it), and the per-replica
+    # subdomain policy, whose pods' subdomain is their own group's Service, are fine.
+    headless = copy(
+        tmp_path / "b",
+        service_yaml=[
+            ('  name: "llama-405b"', '  name: "llama-405b-group"'),
+            (LEADER_ONLY, ""),
+            ("type: ClusterIP", "type: ClusterIP\n  clusterIP: None"),
+        ],
+    )
+    assert found(check(headless)) == []
+    per_replica = copy(
+        tmp_path / "c",
+        service_yaml=[('  name: "llama-405b"', '  name: "llama-405b-group"')],
+        leaderworkerset_yaml=[("  replicas: 1\n", f"  replicas: 1\n  networkConfig: {UNIQUE}\n")],
+    )
+    assert "AIA808" not in {rule for rule, *_ in found(check(per_replica))}

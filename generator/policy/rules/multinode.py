@@ -17,6 +17,7 @@ from typing import Any
 
 from generator.cluster.facts import Cluster
 from generator.policy.k8s import (
+    LEADER,
     LWS_KIND,
     LWS_TEMPLATE,
     LWS_WORKER_INDEX_LABEL,
@@ -164,3 +165,49 @@ def service_selects_vllm_workers(
                     ),
                 )
                 break
+
+
+@set_rule(
+    id="AIA808",
+    slug="service-takes-the-groups-name",
+    title="No Service takes the name of a LeaderWorkerSet's headless Service",
+    severity=Severity.ERROR,
+    family="serving",
+    section=None,
+    quote=None,
+    why="The LeaderWorkerSet controller gives the pods of a set the subdomain `<set name>` and creates a "
+    "headless Service of that name for their DNS names (`LWS_LEADER_ADDRESS` is "
+    "`<set>-<group>.<set>.<namespace>`), but only when no Service of that name exists "
+    "(kubernetes-sigs/lws, CreateHeadlessServiceIfNotExists, with the default subdomainPolicy Shared). A "
+    "Service of the repository with that name that is not headless keeps it from being created, and "
+    "Kubernetes' DNS publishes pod names only under a headless Service: the workers never find the leader "
+    "(vLLM's `--master-addr`, Ray's `--address`) and the group never starts. If the controller was first, "
+    "applying the Service fails instead (a headless Service's clusterIP cannot change).",
+    fix="Give the Service another name than the LeaderWorkerSet (aiapp names the set `<app>-group` and "
+    "the Service `<app>`), and point its clients at that name.",
+)
+def service_takes_the_groups_name(
+    summaries: Sequence[Summary], cluster: Cluster
+) -> Iterator[tuple[Summary, Hit]]:
+    del cluster
+    sets = {
+        (summary.namespace, summary.name)
+        for summary in summaries
+        if summary.kind == LWS_KIND
+        and summary.role == LEADER
+        and mapping(mapping(summary.spec).get("networkConfig")).get("subdomainPolicy") != "UniquePerReplica"
+    }
+    for service in summaries:
+        spec = mapping(service.spec)
+        if service.kind != "Service" or spec.get("clusterIP") == "None":
+            continue
+        if (service.namespace, service.name) in sets:
+            yield (
+                service,
+                Hit(
+                    ("metadata", "name"),
+                    f"the LeaderWorkerSet {service.name} needs this name for its headless Service: with this "
+                    "Service in the way, its pods' DNS names do not resolve and the workers never reach the "
+                    "leader",
+                ),
+            )
