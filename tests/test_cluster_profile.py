@@ -33,6 +33,7 @@ from tests.test_render_presets import kustomize_build
 from tests.upgrade.scaffold import commit, edit, gitops_repo, status, template_repo
 
 HERE = Path(__file__).resolve().parent / "cluster"
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 PROFILE_FILE = HERE / "other-cluster.aiapp.yml"
 PROFILE: dict[str, Any] = yaml.safe_load(PROFILE_FILE.read_text(encoding="utf-8"))["cluster"]
 NAMESPACE = "io.kubernetes.pod.namespace"
@@ -389,6 +390,22 @@ def test_init_detect_proposes_what_the_manifests_show(tmp_path: Path) -> None:
         "secret_store": PROFILE["secret_store"],
     }
     assert written == one_form(merge(found))
+
+
+def test_init_detect_reads_a_leaderworkersets_pods_and_claim_templates(tmp_path: Path) -> None:
+    """A repository whose only GPU workload is a multi-node model server (issue 21): its GPU node selector,
+    tolerations and the storage class of its claim templates are the cluster's."""
+    lws = (SNAPSHOTS / "inference-70b-int4@405b-two-nodes" / "leaderworkerset.yaml").read_text()
+    assert lws.count('storageClassName: "proxmox-csi"') == 2  # the models and the cache claim templates
+    (tmp_path / "leaderworkerset.yaml").write_text(lws.replace('"proxmox-csi"', '"ceph-block"'))
+    result = aiapp("init", "--detect", "--yes", "--defaults", str(tmp_path))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    written = yaml.safe_load((tmp_path / ".aiapp.yml").read_text())["cluster"]
+    assert written["gpu"]["node_selector"] == {"gpu-node": "true", "gpu-model": "h100"}
+    assert written["gpu"]["tolerations"] == [
+        {"key": "dedicated", "operator": "Equal", "value": "h100", "effect": "NoSchedule"}
+    ]
+    assert written["storage_class"] == "ceph-block"
 
 
 def test_init_detect_on_a_repo_without_them_proposes_the_defaults_and_says_so(tmp_path: Path) -> None:

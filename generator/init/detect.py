@@ -21,7 +21,9 @@ from typing import Any
 from generator.init import mechanisms
 from generator.init.pools import propose_pools
 
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet"}
+# The long-running workloads whose pods say how the cluster runs apps (a LeaderWorkerSet's: a multi-node
+# model server on a GPU pool).
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "LeaderWorkerSet"}
 SKIPPED_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
 MAX_FILE_BYTES = 2_000_000
 SERVICES = ("litellm", "qdrant")
@@ -154,11 +156,11 @@ def _kustomize_namespace(folder: Path, repo: Path) -> str | None:
 
 
 def _pod(obj: Manifest) -> dict[str, Any]:
-    return _map(_map(_map(obj.data.get("spec")).get("template")).get("spec"))
+    return _map(mechanisms.pod_template(obj.kind, obj.data).get("spec"))
 
 
 def _pod_labels(obj: Manifest) -> dict[str, str]:
-    labels = _map(_map(_map(_map(obj.data.get("spec")).get("template")).get("metadata")).get("labels"))
+    labels = _map(_map(mechanisms.pod_template(obj.kind, obj.data).get("metadata")).get("labels"))
     return {str(key): str(value) for key, value in labels.items()}
 
 

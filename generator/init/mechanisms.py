@@ -50,11 +50,21 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def pod_template(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A workload's pod template: a CronJob's job's, a LeaderWorkerSet's leader's (its worker template
+    when it has none: kubernetes-sigs/lws, the leader defaults to it), else `spec.template`."""
+    spec = _map(data.get("spec"))
+    if kind == "CronJob":
+        return _map(_map(_map(spec.get("jobTemplate")).get("spec")).get("template"))
+    if kind == "LeaderWorkerSet":
+        group = _map(spec.get("leaderWorkerTemplate"))
+        return _map(group.get("leaderTemplate")) or _map(group.get("workerTemplate"))
+    return _map(spec.get("template"))
+
+
 def _pod(obj: Object) -> tuple[dict[str, Any], dict[str, Any]]:
     """(metadata, spec) of a workload's pod template."""
-    template = _map(_map(obj.data.get("spec")).get("template"))
-    if obj.kind == "CronJob":
-        template = _map(_map(_map(_map(obj.data.get("spec")).get("jobTemplate")).get("spec")).get("template"))
+    template = pod_template(obj.kind, obj.data)
     return _map(template.get("metadata")), _map(template.get("spec"))
 
 
@@ -213,13 +223,29 @@ def gateways(objects: Sequence[Object], propose: Propose, missing: Missing) -> N
         propose("gateway.gateways", listed, found[0].file)
 
 
+def _claim_specs(obj: Object) -> list[dict[str, Any]]:
+    """The PVC specs an object declares: a PVC's own, a StatefulSet's or a LeaderWorkerSet's claim
+    templates (one PVC per pod)."""
+    spec = _map(obj.data.get("spec"))
+    if obj.kind == "PersistentVolumeClaim":
+        return [spec]
+    if obj.kind == "StatefulSet":
+        templates = spec.get("volumeClaimTemplates")
+    elif obj.kind == "LeaderWorkerSet":
+        templates = _map(spec.get("leaderWorkerTemplate")).get("volumeClaimTemplates")
+    else:
+        return []
+    return [_map(_map(template).get("spec")) for template in _list(templates)]
+
+
 def lists(objects: Sequence[Object], propose: Propose, missing: Missing) -> None:
     """Every storage class the PVCs use and every store the ExternalSecrets read, the most used first."""
     classes = _ranked(
         [
-            (str(_map(obj.data.get("spec")).get("storageClassName")), obj.file)
+            (str(claim["storageClassName"]), obj.file)
             for obj in objects
-            if obj.kind == "PersistentVolumeClaim" and _map(obj.data.get("spec")).get("storageClassName")
+            for claim in _claim_specs(obj)
+            if claim.get("storageClassName")
         ]
     )
     if len(classes) > 1:
@@ -227,7 +253,7 @@ def lists(objects: Sequence[Object], propose: Propose, missing: Missing) -> None
     elif classes:
         propose("storage_class", classes[0][0], classes[0][1])
     else:
-        missing("storage_class", "no PVC names a storageClassName")
+        missing("storage_class", "no PVC or claim template names a storageClassName")
     secrets = [obj for obj in objects if obj.kind == "ExternalSecret"]
     stores = _ranked(
         [
