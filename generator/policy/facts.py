@@ -81,22 +81,6 @@ def summarize(
     """The facts cross-object rules need, for workloads (one summary per pod role), Cilium policies and
     PVCs; none for other objects."""
     kind = obj.kind
-    if kind not in SUMMARY_KINDS:
-        if _custom(obj):
-            return [
-                Summary(
-                    kind,
-                    obj.name,
-                    obj.namespace,
-                    obj.ref,
-                    obj.origin,
-                    own.rules,
-                    in_scope,
-                    shared,
-                    custom=True,
-                )
-            ]
-        return []
 
     def summary(**facts: Any) -> Summary:
         return Summary(
@@ -112,6 +96,8 @@ def summarize(
             **facts,
         )
 
+    if kind not in SUMMARY_KINDS:
+        return [summary(custom=True)] if _custom(obj) else []
     if kind == "Schedule" and not obj.api_version.startswith("velero.io/"):
         return []
     if kind == "BackendTrafficPolicy" and not obj.api_version.startswith("gateway.envoyproxy.io/"):
